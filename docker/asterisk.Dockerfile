@@ -1,0 +1,26 @@
+# Asterisk 22 from the same Debian package the native lab uses (Debian sid), configured from the
+# same asterisk/etc, with the generated prompts baked in.
+
+# --- prompts: generated with espeak-ng + sox by `cti sounds build`
+FROM python:3.11-slim-bookworm AS prompts
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng sox \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY stasis_app ./stasis_app
+COPY sounds/prompts.toml ./sounds/prompts.toml
+RUN pip install --no-cache-dir . && cti sounds build --out /src/sounds
+
+# --- Asterisk
+FROM debian:sid-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends asterisk asterisk-core-sounds-en-gsm openssl \
+ && rm -rf /var/lib/apt/lists/* /etc/asterisk/*
+COPY --from=prompts /src/sounds/ko/ /usr/share/asterisk/sounds/ko/cti/
+COPY --from=prompts /src/sounds/en/ /usr/share/asterisk/sounds/en/cti/
+COPY docker/asterisk-entrypoint.sh /usr/local/bin/asterisk-entrypoint
+# asterisk/etc is mounted read-only at /etc/asterisk-cti by compose.yaml (one source of config).
+ENTRYPOINT ["/usr/local/bin/asterisk-entrypoint"]
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s \
+  CMD asterisk -rx "core waitfullybooted" | grep -q "fully booted"

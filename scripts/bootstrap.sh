@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what cti needs on a Debian or Ubuntu machine, as root, and nothing it already has:
+# the Debian packages (lab builder, SIP test clients, prompt generator) and the Python virtual
+# environment in .venv. Both README commands (./run.sh and ./test.sh) start with it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    say "run as root (the lab builds a root filesystem and runs Asterisk under chroot)"
+    exit 1
+fi
+
+packages=(
+    python3 python3-venv   # the worker's runtime
+    debootstrap            # builds the lab's Debian sid root filesystem with Asterisk 22
+    espeak-ng sox          # generate the voice prompts
+    sip-tester baresip-core  # real SIP clients for the tests (SIPp, baresip)
+    iproute2 procps        # ss/ps: the lab names the program holding a busy port
+)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=python3
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    say "Python >= 3.11 is required; $("$python" --version) found"
+    exit 1
+fi
+
+# Reinstall the venv only when the dependency list changed (a hash of pyproject.toml).
+stamp=.venv/.cti-deps
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x .venv/bin/cti ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "creating the Python environment in .venv"
+    "$python" -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+    echo "$want" > "$stamp"
+fi

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Generate the IVR's voice prompts before start-up: sounds/<lang>/<prompt>.wav and .ulaw
+# (8 kHz mono) from sounds/prompts.toml, with espeak-ng and sox. Only changed prompts are
+# regenerated, so running it on every start is cheap. Arguments go to `cti sounds build`,
+# e.g. --only-lang ko, --verbose. Installing them for Asterisk: `cti sounds install`.
+# See docs/prompts.md.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo_root"
+
+if [[ ! -x .venv/bin/cti ]]; then
+    echo "prepare-sounds: $repo_root/.venv is missing; run ./run.sh or ./test.sh first" >&2
+    exit 1
+fi
+
+exec .venv/bin/cti sounds build "$@"

@@ -1,0 +1,115 @@
+"""Routes ARI events to call tasks by channel, and owns the set of live calls.
+
+``on_event`` runs on the websocket reader's stack, so it only looks up a dict and puts the event
+on a queue: no awaiting, no I/O. Each call's task consumes its own queue, which is what keeps one
+call's events in order while calls run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+import structlog
+
+from stasis_app.ari import ApplicationReplaced, Channel, Event, StasisStart
+from stasis_app.ari.ids import BridgeId, ChannelId
+from stasis_app.calls import causes
+from stasis_app.calls.call import LEG_ARG, Call, CallDeps
+from stasis_app.errors import AriError
+
+log = structlog.get_logger("cti.dispatcher")
+
+
+class Dispatcher:
+    def __init__(self, make_deps: Callable[[Dispatcher], CallDeps]) -> None:
+        self._by_channel: dict[ChannelId, Call] = {}
+        self._tasks: dict[Call, asyncio.Task[None]] = {}
+        self.deps = make_deps(self)
+        self.accepting = True
+        self.replaced = asyncio.Event()
+        self._chores: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------------------ routing
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, StasisStart):
+            self._stasis_start(event)
+            return
+        if isinstance(event, ApplicationReplaced):
+            log.error("ari.app_replaced", hint="another worker connected with the same app name")
+            self.replaced.set()
+            return
+        channel = event.channel_id
+        if channel is not None:
+            call = self._by_channel.get(channel)
+            if call is not None:
+                call.deliver(event)
+
+    def _stasis_start(self, event: StasisStart) -> None:
+        channel = event.channel
+        call = self._by_channel.get(channel.id)
+        if call is not None:  # a leg we originated (bound before we dialed it) answered
+            call.deliver(event)
+            return
+        if event.args[:1] == (LEG_ARG,):
+            # A leg whose call already ended (the caller hung up while it was ringing).
+            self.hang_up_later(channel.id, causes.NORMAL)
+            return
+        dialed = (
+            event.args[0] if event.args else (channel.dialplan.exten if channel.dialplan else "")
+        )
+        self.start_call(channel, dialed)
+
+    def start_call(
+        self, channel: Channel, dialed: str, *, adopt: tuple[ChannelId, BridgeId] | None = None
+    ) -> Call | None:
+        """Create the call and its task (``adopt``: resume a bridged call after a restart).
+        During shutdown new calls are refused."""
+        if not self.accepting:
+            self.hang_up_later(channel.id, causes.TEMPORARY_FAILURE)
+            return None
+        call = Call(channel, dialed, self.deps, adopt=adopt)
+        self.bind(channel.id, call)
+        if adopt is not None:
+            self.bind(adopt[0], call)
+        task = asyncio.create_task(call.run(), name=f"call-{call.id}")
+        self._tasks[call] = task
+        task.add_done_callback(lambda _task: self._finished(call))
+        return call
+
+    def bind(self, channel: ChannelId, call: Call) -> None:
+        self._by_channel[channel] = call
+
+    def _finished(self, call: Call) -> None:
+        self._tasks.pop(call, None)
+        for channel, owner in list(self._by_channel.items()):
+            if owner is call:
+                del self._by_channel[channel]
+
+    # ------------------------------------------------------------------------------ queries
+    @property
+    def calls(self) -> Iterable[Call]:
+        return tuple(self._tasks)
+
+    def owner(self, channel: ChannelId) -> Call | None:
+        return self._by_channel.get(channel)
+
+    def hang_up_later(self, channel: ChannelId, cause: int) -> None:
+        """Hang up a channel no call owns, off the reader's stack."""
+        task = asyncio.create_task(self._hang_up(channel, cause))
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
+
+    async def _hang_up(self, channel: ChannelId, cause: int) -> None:
+        try:
+            await self.deps.client.hangup(channel, reason_code=cause, missing_ok=True)
+        except AriError as exc:
+            log.warning("dispatcher.hangup_failed", channel=str(channel), error=str(exc))
+
+    async def wait_idle(self, within: float) -> bool:
+        """Wait until every call task has finished; False if some are still running."""
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return True
+        _, pending = await asyncio.wait(tasks, timeout=within)
+        return not pending

@@ -1,0 +1,175 @@
+"""The ``cti`` command line (typer). Commands are synchronous; async work runs in asyncio.run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stasis_app import logs
+from stasis_app.errors import CtiError
+from stasis_app.ivr import load as load_definition
+from stasis_app.ivr import sound_files
+from stasis_app.lab import Lab, LabPaths, lab_environ
+from stasis_app.lab.prompts import SOUNDS_DIR, install_lab_prompts
+from stasis_app.service import load_ivr, run_worker
+from stasis_app.settings import Settings
+from stasis_app.sounds import app as sounds_app
+
+app = typer.Typer(
+    help="cti: call-center CTI on Asterisk 22 (Stasis worker, REST API, lab).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+lab_app = typer.Typer(help="The native Asterisk lab (a Debian sid rootfs run under chroot).")
+app.add_typer(lab_app, name="lab")
+app.add_typer(sounds_app, name="sounds")
+
+
+def _fail(exc: CtiError) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _lab() -> Lab:
+    return Lab(LabPaths.from_environ(), progress=lambda line: typer.echo(line, err=True))
+
+
+def _install_prompts(rootfs: Path) -> None:
+    install_lab_prompts(rootfs, progress=lambda line: typer.echo(line, err=True))
+
+
+@lab_app.command("up")
+def lab_up() -> None:
+    """Build (once, cached), configure and start the lab Asterisk; wait until fully booted."""
+    try:
+        status = _lab().up(install_prompts=_install_prompts)
+    except CtiError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"running: pid {status.pid}, {status.version}")
+
+
+@lab_app.command("down")
+def lab_down() -> None:
+    """Stop the lab Asterisk and unmount its /proc. Safe to run when it is not running."""
+    try:
+        _lab().down()
+    except CtiError as exc:
+        raise _fail(exc) from exc
+    typer.echo("lab stopped")
+
+
+@lab_app.command("status")
+def lab_status() -> None:
+    """Whether the lab Asterisk is running, its version and uptime."""
+    try:
+        status = _lab().status()
+    except CtiError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"rootfs built: {'yes' if status.rootfs_built else 'no'}")
+    if not status.running:
+        typer.echo("Asterisk: stopped")
+        raise typer.Exit(code=3)
+    typer.echo(f"Asterisk: running (pid {status.pid})\n{status.version}\n{status.uptime}")
+
+
+@lab_app.command("cli")
+def lab_cli(command: Annotated[str, typer.Argument(help='e.g. "pjsip show endpoints"')]) -> None:
+    """Run one Asterisk CLI command in the lab (like `asterisk -rx`)."""
+    try:
+        typer.echo(_lab().cli(command), nl=False)
+    except CtiError as exc:
+        raise _fail(exc) from exc
+
+
+# ------------------------------------------------------------------------------------- run
+@app.command("run")
+def run(
+    lab: Annotated[
+        bool,
+        typer.Option(
+            "--lab/--no-lab",
+            help="Also start the lab Asterisk (and stop it on exit), with the lab's credentials "
+            "wherever CTI_* variables are not set.",
+        ),
+    ] = False,
+) -> None:
+    """Run the Stasis worker in the foreground until Ctrl-C / SIGTERM."""
+    the_lab = _lab() if lab else None
+    try:
+        env = lab_environ(os.environ) if lab else dict(os.environ)
+        settings = Settings.from_environ(env)
+        logs.configure(settings.log_format)
+        load_ivr(settings)  # refuse to start on an invalid IVR before touching Asterisk
+        if the_lab is not None:
+            the_lab.up(install_prompts=_install_prompts)
+            typer.echo(
+                f"cti: lab running. ARI {settings.ari_url} (user {settings.ari_user}); "
+                f"REST API token in {settings.data_dir / 'api-token'}",
+                err=True,
+            )
+        pidfile = _pidfile(settings)
+        pidfile.parent.mkdir(parents=True, exist_ok=True)
+        pidfile.write_text(f"{os.getpid()}\n")
+        try:
+            asyncio.run(run_worker(settings))
+        finally:
+            pidfile.unlink(missing_ok=True)
+    except CtiError as exc:
+        raise _fail(exc) from exc
+    finally:
+        if the_lab is not None:
+            try:
+                the_lab.down()
+            except CtiError as exc:
+                typer.secho(f"error stopping the lab: {exc}", fg=typer.colors.RED, err=True)
+
+
+def _pidfile(settings: Settings) -> Path:
+    return settings.data_dir / "worker.pid"
+
+
+# ------------------------------------------------------------------------------------- ivr
+ivr_app = typer.Typer(help="Check and reload IVR definitions.")
+app.add_typer(ivr_app, name="ivr")
+
+
+@ivr_app.command("validate")
+def ivr_validate(
+    file: Annotated[Path, typer.Argument(help="IVR definition (TOML)")],
+    sounds: Annotated[
+        Path, typer.Option(help="Prompt folder (<lang>/<prompt>.wav) to check prompts against")
+    ] = SOUNDS_DIR,
+) -> None:
+    """Report every problem in an IVR file, each with its path; exit 1 if there is any."""
+    try:
+        definition = load_definition(file, prompt_exists=sound_files(sounds))
+    except CtiError as exc:
+        raise _fail(exc) from exc
+    typer.echo(
+        f"{file}: OK ({len(definition.menus)} menus, language {definition.language}, "
+        f"start {definition.start!r})"
+    )
+
+
+@ivr_app.command("reload")
+def ivr_reload() -> None:
+    """Make the running worker re-read its IVR file (SIGHUP); calls in progress are untouched."""
+    try:
+        settings = Settings.from_environ(lab_environ(os.environ))
+        pid = int(_pidfile(settings).read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        typer.secho("error: no running worker found (is `cti run` running?)", fg="red", err=True)
+        raise typer.Exit(code=1) from None
+    except CtiError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"asked worker {pid} to reload its IVR; check its log for the result")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,56 @@
+"""The call event record and the sink seam.
+
+Call tasks *emit* events synchronously and never wait for them to be stored: a sink must return at
+once (queue the event and write it elsewhere), because call tasks share the event loop that reads
+the ARI websocket, and Asterisk drops a reader that stalls for 100 ms.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+log = structlog.get_logger("cti.events")
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One step in a call's timeline.
+
+    ``action`` is a short kebab-case verb (``call-started``, ``menu-entered``, ``digit``,
+    ``bridged``, ``call-ended`` ...); ``data`` holds the action's own fields.
+    """
+
+    call_id: str
+    action: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+class EventSink(Protocol):
+    def emit(self, event: CallEvent) -> None:
+        """Accept ``event`` without blocking (no I/O on the caller's stack)."""
+
+
+class LogSink:
+    """Writes each event as one structured DEBUG log line; the default when nothing else is set."""
+
+    def emit(self, event: CallEvent) -> None:
+        log.debug("call.event", call_id=event.call_id, action=event.action, **event.data)
+
+
+class MultiSink:
+    """Fans one event out to several sinks."""
+
+    def __init__(self, sinks: Sequence[EventSink]) -> None:
+        self._sinks = tuple(sinks)
+
+    def emit(self, event: CallEvent) -> None:
+        for sink in self._sinks:
+            sink.emit(event)

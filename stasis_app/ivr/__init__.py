@@ -1,0 +1,80 @@
+"""The IVR, pure: a declarative definition (TOML), its loader, and a sans-I/O engine.
+
+Nothing here performs I/O except :func:`load` reading the file it is given. The call task drives an
+:class:`IvrSession` with inputs and performs the actions it returns; see :mod:`.engine`.
+"""
+
+from stasis_app.ivr.engine import IvrSession, State
+from stasis_app.ivr.loader import load, parse, sound_files
+from stasis_app.ivr.messages import (
+    Action,
+    CancelTimer,
+    Command,
+    Digit,
+    DigitsCollected,
+    Exhausted,
+    Hangup,
+    HungUp,
+    Input,
+    InputTimeout,
+    InvalidInput,
+    MenuEntered,
+    Note,
+    OptionChosen,
+    Play,
+    PromptDone,
+    StartTimer,
+    StopPlayback,
+    TimerFired,
+    Transfer,
+)
+from stasis_app.ivr.model import (
+    DirectDial,
+    GoBack,
+    GotoMenu,
+    HangupCall,
+    IvrDefinition,
+    Menu,
+    MenuAction,
+    PlayAndReturn,
+    RepeatMenu,
+    TransferCall,
+)
+
+__all__ = [
+    "Action",
+    "CancelTimer",
+    "Command",
+    "Digit",
+    "DigitsCollected",
+    "DirectDial",
+    "Exhausted",
+    "GoBack",
+    "GotoMenu",
+    "Hangup",
+    "HangupCall",
+    "HungUp",
+    "Input",
+    "InputTimeout",
+    "InvalidInput",
+    "IvrDefinition",
+    "IvrSession",
+    "Menu",
+    "MenuAction",
+    "MenuEntered",
+    "Note",
+    "OptionChosen",
+    "Play",
+    "PlayAndReturn",
+    "PromptDone",
+    "RepeatMenu",
+    "StartTimer",
+    "State",
+    "StopPlayback",
+    "TimerFired",
+    "Transfer",
+    "TransferCall",
+    "load",
+    "parse",
+    "sound_files",
+]

@@ -1,0 +1,311 @@
+"""Start, stop and inspect the lab Asterisk running in the cached sid rootfs.
+
+``chroot`` execs Asterisk, so the PID we start is Asterisk's own. Every operation is idempotent:
+``up`` on a running lab just reports it, ``down`` on a stopped lab only makes sure
+no process and no mount is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stasis_app.errors import LabError
+from stasis_app.lab import rootfs as fs
+from stasis_app.settings import REPO_ROOT
+
+Progress = Callable[[str], None]
+
+# (port, protocol, what it is). SIP on every interface; ARI/HTTP on loopback (http.conf).
+PORTS = ((5060, "udp", "SIP"), (5060, "tcp", "SIP"), (8088, "tcp", "ARI/HTTP"))
+BOOT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class LabPaths:
+    base: Path
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> LabPaths:
+        env = os.environ if environ is None else environ
+        return cls(Path(env.get("CTI_LAB_DIR", "/var/cache/cti/lab")))
+
+    @property
+    def rootfs(self) -> Path:
+        return self.base / "rootfs"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.base / "asterisk.pid"
+
+    @property
+    def console_log(self) -> Path:
+        return self.base / "asterisk-console.log"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.rootfs / "var/log/asterisk"
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    running: bool
+    pid: int | None
+    version: str | None
+    uptime: str | None
+    rootfs_built: bool
+
+
+class Lab:
+    def __init__(
+        self,
+        paths: LabPaths,
+        *,
+        config_dir: Path = REPO_ROOT / "asterisk" / "etc",
+        progress: Progress = print,
+    ) -> None:
+        self.paths = paths
+        self.config_dir = config_dir
+        self.progress = progress
+        self._child: subprocess.Popen[bytes] | None = None
+
+    # ------------------------------------------------------------------------------ lifecycle
+    def up(self, *, install_prompts: Callable[[Path], None] | None = None) -> LabStatus:
+        """Build (once), configure and start Asterisk; return when it is fully booted."""
+        fs.require_root()
+        if self.pid() is not None:
+            self.progress(f"lab Asterisk already running (pid {self.pid()})")
+            return self.status()
+        started = time.monotonic()
+        fs.build(self.paths.rootfs, self.progress, mirror=os.environ.get("CTI_LAB_MIRROR"))
+        built = time.monotonic()
+        fs.prepare(self.paths.rootfs, self.config_dir)
+        if install_prompts is not None:
+            install_prompts(self.paths.rootfs)
+        self._check_ports_free()
+        fs.mount_proc(self.paths.rootfs)
+        pid = self._spawn()
+        self._wait_booted(pid)
+        self._verify_modules()
+        booted = time.monotonic()
+        self.progress(
+            f"lab Asterisk up (pid {pid}): rootfs {built - started:.1f} s, "
+            f"start {booted - built:.2f} s"
+        )
+        return self.status()
+
+    def down(self, *, timeout: float = 15.0) -> None:
+        """Stop Asterisk (gracefully first), end every process in the rootfs, unmount /proc."""
+        fs.require_root()
+        pid = self.pid()
+        if pid is not None:
+            self.progress(f"stopping lab Asterisk (pid {pid})")
+            # "gracefully" would wait for every call to end; the lab is for tests, so in-flight
+            # calls are hung up (their phones get a BYE) and Asterisk shuts its modules down.
+            self._rx("core stop now", timeout=5.0, check=False)
+            if not _wait_gone(pid, timeout):
+                os.kill(pid, signal.SIGTERM)
+                if not _wait_gone(pid, 5.0):
+                    os.kill(pid, signal.SIGKILL)
+                    _wait_gone(pid, 5.0)
+        for stray in self._processes_in_rootfs():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(stray, signal.SIGKILL)
+            _wait_gone(stray, 5.0)
+        fs.unmount_proc(self.paths.rootfs)
+        self.paths.pidfile.unlink(missing_ok=True)
+
+    def status(self) -> LabStatus:
+        pid = self.pid()
+        version = uptime = None
+        if pid is not None:
+            version = self._rx("core show version", check=False).strip() or None
+            uptime = self._rx("core show uptime", check=False).strip() or None
+        return LabStatus(pid is not None, pid, version, uptime, fs.is_built(self.paths.rootfs))
+
+    def cli(self, command: str, *, timeout: float = 20.0) -> str:
+        """Run one Asterisk CLI command (``asterisk -rx``) and return its output."""
+        fs.require_root()
+        if self.pid() is None:
+            raise LabError("the lab Asterisk is not running: start it with `cti lab up`")
+        return self._rx(command, timeout=timeout)
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.paths.pidfile.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            root = os.readlink(f"/proc/{pid}/root")
+            with open(f"/proc/{pid}/stat") as stat:
+                zombie = stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return None
+        # The pid must still be *our* Asterisk: pids are reused after a reboot or a crash.
+        if zombie or Path(root) != self.paths.rootfs.resolve():
+            return None
+        return pid
+
+    # ------------------------------------------------------------------------------- helpers
+    def _spawn(self) -> int:
+        self.paths.base.mkdir(parents=True, exist_ok=True)
+        log = open(self.paths.console_log, "w")  # noqa: SIM115 - handed to the child process
+        with log:
+            proc = subprocess.Popen(
+                [
+                    "chroot",
+                    str(self.paths.rootfs),
+                    "/usr/sbin/asterisk",
+                    "-f",  # stay in the foreground: this pid is Asterisk's for its whole life
+                    "-n",  # no ANSI colours in the console log
+                    "-U",
+                    "asterisk",
+                    "-G",
+                    "asterisk",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in the terminal is ours to handle, not Asterisk's
+            )
+        self.paths.pidfile.write_text(f"{proc.pid}\n")
+        self._child = proc  # reaped in _wait_booted if it dies early
+        return proc.pid
+
+    def _wait_booted(self, pid: int) -> None:
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while time.monotonic() < deadline:
+            code = self._child.poll() if self._child is not None else None
+            if code is not None:
+                self.paths.pidfile.unlink(missing_ok=True)
+                fs.unmount_proc(self.paths.rootfs)
+                raise LabError(
+                    f"Asterisk exited during start-up (exit code {code}). Its own words:\n"
+                    f"{self._console_tail()}"
+                )
+            out = self._rx("core waitfullybooted", timeout=5.0, check=False)
+            if "fully booted" in out:
+                return
+            time.sleep(0.2)
+        raise LabError(
+            f"Asterisk (pid {pid}) did not finish booting within {BOOT_TIMEOUT:.0f} s:\n"
+            f"{self._console_tail()}"
+        )
+
+    def _verify_modules(self) -> None:
+        """Every module modules.conf asks for must be Running; else stop and show why."""
+        wanted = set()
+        for line in (self.config_dir / "modules.conf").read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("load", "require") and value.strip():
+                wanted.add(value.split(";", 1)[0].strip())
+        running = set()
+        for line in self._rx("module show", timeout=10.0).splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and fields[-2] == "Running":
+                running.add(fields[0])
+        missing = sorted(wanted - running)
+        if missing:
+            log = self._console_tail(200).splitlines()
+            why = [ln for ln in log if any(m in ln for m in missing)] or log[-20:]
+            self.down()
+            raise LabError(
+                f"Asterisk started without module(s) {', '.join(missing)}. Its own words:\n"
+                + "\n".join(why)
+            )
+
+    def _console_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.paths.console_log.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no console output)"
+        return "\n".join(text.splitlines()[-lines:]) or "(no console output)"
+
+    def _rx(self, command: str, *, timeout: float = 20.0, check: bool = True) -> str:
+        try:
+            done = subprocess.run(
+                ["chroot", str(self.paths.rootfs), "/usr/sbin/asterisk", "-rx", command],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            if check:
+                raise LabError(f"asterisk -rx {command!r} did not answer in {timeout} s") from None
+            return ""
+        if check and done.returncode != 0:
+            raise LabError(f"asterisk -rx {command!r} failed: {done.stderr or done.stdout}")
+        return done.stdout
+
+    def _check_ports_free(self) -> None:
+        for port, proto, what in PORTS:
+            kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
+            host = "127.0.0.1" if port == 8088 else "0.0.0.0"  # noqa: S104 - probing, not serving
+            with socket.socket(socket.AF_INET, kind) as probe:
+                try:
+                    probe.bind((host, port))
+                except OSError as exc:
+                    if exc.errno != errno.EADDRINUSE:
+                        raise
+                    raise LabError(
+                        f"port {port}/{proto} ({what}) is already in use{_holder(port, proto)}: "
+                        "stop that program (or the other Asterisk) and try again"
+                    ) from None
+
+    def _processes_in_rootfs(self) -> list[int]:
+        root = self.paths.rootfs.resolve()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if Path(os.readlink(entry / "root")) == root:
+                    found.append(int(entry.name))
+        return found
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            reaped, _ = os.waitpid(pid, os.WNOHANG)
+            if reaped == pid:
+                return True
+        except ChildProcessError:
+            pass  # not our child: fall back to probing /proc
+        if not Path(f"/proc/{pid}").exists():
+            return True
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def _holder(port: int, proto: str) -> str:
+    """' by <program> (pid N)' when ss can tell who holds the port, else ''."""
+    flag = "-u" if proto == "udp" else "-t"
+    try:
+        out = subprocess.run(
+            ["ss", "-Hlnp", flag, f"sport = :{port}"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    if 'users:(("' in out:
+        name = out.split('users:(("', 1)[1].split('"', 1)[0]
+        pid = out.split("pid=", 1)[1].split(",", 1)[0] if "pid=" in out else "?"
+        return f" by {name} (pid {pid})"
+    return ""

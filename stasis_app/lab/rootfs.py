@@ -1,0 +1,182 @@
+"""Building the lab's Debian sid root filesystem (once) and laying our files into it (every start).
+
+The rootfs is cached outside the repository (``/var/cache/cti/lab`` by default) and reused: the
+expensive step is debootstrap (about a minute, ~500 MB), everything after it takes milliseconds.
+A build goes into ``rootfs.partial`` and is renamed only when complete, so an interrupted build is
+never mistaken for a good one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from stasis_app.errors import LabError
+
+Progress = Callable[[str], None]
+
+# Packages inside the rootfs. The stock English GSM sounds give Asterisk's own messages (and a
+# fallback when a prompt of ours is missing); our prompts are installed separately.
+PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm")
+SUITE = "sid"
+STAMP = ".cti-lab-built"
+
+# Directories Asterisk writes to; they must belong to the rootfs's asterisk user.
+WRITABLE_DIRS = (
+    "var/lib/asterisk",
+    "var/log/asterisk",
+    "var/spool/asterisk",
+    "var/run/asterisk",
+    "var/cache/asterisk",
+)
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError(
+            "the lab needs root (it builds a root filesystem, mounts /proc and runs chroot): "
+            "run the command as root, e.g. with sudo"
+        )
+
+
+def is_built(rootfs: Path) -> bool:
+    return (rootfs / STAMP).is_file()
+
+
+def build(rootfs: Path, progress: Progress, *, mirror: str | None = None) -> None:
+    """debootstrap a sid rootfs with Asterisk into ``rootfs`` unless one is already there."""
+    if is_built(rootfs):
+        return
+    require_root()
+    debootstrap = shutil.which("debootstrap")
+    if debootstrap is None:
+        raise LabError("debootstrap is not installed: apt-get install -y debootstrap")
+    partial = rootfs.with_name(rootfs.name + ".partial")
+    _unmount_proc(partial)
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    progress(f"building the Asterisk lab rootfs in {rootfs} (Debian {SUITE}, about a minute)")
+    cmd = [
+        debootstrap,
+        "--variant=minbase",
+        f"--include={','.join(PACKAGES)}",
+        SUITE,
+        str(partial),
+    ]
+    if mirror:
+        cmd.append(mirror)
+    _run_debootstrap(cmd, progress)
+    if not (partial / "usr/sbin/asterisk").is_file():
+        raise LabError(f"debootstrap finished but {partial}/usr/sbin/asterisk is missing")
+    version = subprocess.run(
+        ["chroot", str(partial), "dpkg-query", "-W", "-f=${Version}", "asterisk"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    (partial / STAMP).write_text(f"asterisk {version}\n")
+    if rootfs.exists():
+        shutil.rmtree(rootfs)
+    partial.rename(rootfs)
+    progress(f"lab rootfs ready: Asterisk {version}")
+
+
+def _run_debootstrap(cmd: list[str], progress: Progress) -> None:
+    """Run debootstrap, reporting one line per phase, and turn its failures into clear errors."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
+    )
+    if proc.stdout is None:  # pragma: no cover - stdout=PIPE always gives a stream
+        raise LabError("debootstrap output could not be read")
+    tail: list[str] = []
+    phase = ""
+    for raw in proc.stdout:
+        line = raw.rstrip()
+        tail = [*tail[-40:], line]
+        if line.startswith("I: "):
+            word = line[3:].split(" ", 1)[0]
+            if word != phase:
+                phase = word
+                progress(f"  debootstrap: {line[3:]}")
+    code = proc.wait()
+    if code == 0:
+        return
+    text = "\n".join(tail)
+    if "Couldn't find these debs" in text:
+        missing = text.split("Couldn't find these debs:", 1)[1].splitlines()[0].strip()
+        raise LabError(
+            f"the Debian {SUITE} archive has no package {missing!r}: the archive moves, so "
+            f"check `apt-cache policy` against {SUITE} or set CTI_LAB_MIRROR to a snapshot\n{text}"
+        )
+    if "Failed getting release file" in text or "Temporary failure resolving" in text:
+        raise LabError(
+            f"the Debian package archive is unreachable (debootstrap could not fetch the {SUITE} "
+            f"release file); check the network or set CTI_LAB_MIRROR\n{text}"
+        )
+    raise LabError(f"debootstrap failed with exit code {code}:\n{text}")
+
+
+def asterisk_ids(rootfs: Path) -> tuple[int, int]:
+    """uid and gid of the rootfs's own ``asterisk`` user (101 today; read, never assumed)."""
+    for line in (rootfs / "etc/passwd").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == "asterisk":
+            return int(fields[2]), int(fields[3])
+    raise LabError(f"{rootfs}/etc/passwd has no asterisk user: the rootfs is damaged, rebuild it")
+
+
+def prepare(rootfs: Path, config_dir: Path) -> None:
+    """Lay out name resolution, our Asterisk configuration and writable dirs inside the rootfs."""
+    # Without a hosts entry and a loopback resolver Asterisk's SIP stack stalled ~31 s at start
+    # resolving the host name, sending DNS queries off the machine.
+    hostname = socket.gethostname()
+    (rootfs / "etc/hosts").write_text(f"127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost\n")
+    resolv = rootfs / "etc/resolv.conf"
+    if resolv.is_symlink():
+        resolv.unlink()
+    resolv.write_text("nameserver 127.0.0.1\n")
+
+    uid, gid = asterisk_ids(rootfs)
+    configs = sorted(config_dir.glob("*.conf"))
+    if not configs:
+        raise LabError(f"no Asterisk configuration found in {config_dir}")
+    etc = rootfs / "etc/asterisk"
+    # The packaged sample configs would be read by modules we load; only ours may be there.
+    shutil.rmtree(etc, ignore_errors=True)
+    etc.mkdir(mode=0o750)
+    os.chown(etc, 0, gid)
+    for conf in configs:
+        target = etc / conf.name
+        shutil.copyfile(conf, target)
+        os.chown(target, 0, gid)
+        target.chmod(0o640)
+    for rel in WRITABLE_DIRS:
+        path = rootfs / rel
+        path.mkdir(parents=True, exist_ok=True)
+        for p in (path, *path.rglob("*")):
+            os.lchown(p, uid, gid)
+
+
+def proc_mounted(rootfs: Path) -> bool:
+    target = str((rootfs / "proc").resolve())
+    with open("/proc/mounts") as mounts:
+        return any(line.split()[1] == target for line in mounts if len(line.split()) > 1)
+
+
+def mount_proc(rootfs: Path) -> None:
+    if not proc_mounted(rootfs):
+        subprocess.run(["mount", "-t", "proc", "proc", str(rootfs / "proc")], check=True)
+
+
+def _unmount_proc(rootfs: Path) -> None:
+    if rootfs.exists() and proc_mounted(rootfs):
+        # Lazy unmount: a process that is just exiting must not keep the mount (and a later
+        # `cp -a` of the rootfs would copy /proc/kcore and fill the disk).
+        subprocess.run(["umount", "-l", str(rootfs / "proc")], check=False)
+
+
+unmount_proc = _unmount_proc

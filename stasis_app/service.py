@@ -1,0 +1,138 @@
+"""Composition root: builds the worker's objects from Settings, runs them, owns shutdown.
+
+``run_worker`` returns when asked to stop (SIGINT/SIGTERM), after every call it owned was ended:
+no channel is left stranded in Stasis. SIGHUP reloads the IVR definition; calls in progress keep
+the definition they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass, field
+
+import structlog
+
+from stasis_app import __version__
+from stasis_app.ari import AiohttpTransport, AriClient, EventStream
+from stasis_app.calls import causes
+from stasis_app.calls.call import CallDeps, Shutdown
+from stasis_app.calls.dispatcher import Dispatcher
+from stasis_app.calls.recovery import reconcile
+from stasis_app.errors import AriError, IvrDefinitionError
+from stasis_app.events import EventSink, LogSink
+from stasis_app.ivr import IvrDefinition, load
+from stasis_app.settings import Settings
+
+log = structlog.get_logger("cti.service")
+DRAIN_SECONDS = 5.0
+
+
+def load_ivr(settings: Settings) -> IvrDefinition:
+    """Load and validate the IVR file; any problem stops the worker with every path named."""
+    return load(settings.ivr_file)
+
+
+@dataclass
+class IvrHolder:
+    """The IVR definition in force. A call reads it once, when it enters the IVR."""
+
+    path_settings: Settings
+    current: IvrDefinition
+    reloads: int = 0
+
+    def reload(self) -> bool:
+        try:
+            self.current = load_ivr(self.path_settings)
+        except IvrDefinitionError as exc:
+            # Every problem is in the message; a traceback would add nothing.
+            log.error("ivr.reload_rejected", error=str(exc))  # noqa: TRY400
+            return False
+        self.reloads += 1
+        log.info("ivr.reloaded", source=self.current.source, menus=len(self.current.menus))
+        return True
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    sink: EventSink = field(default_factory=LogSink)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.ivr = IvrHolder(s, load_ivr(s))
+        self.transport = AiohttpTransport(s.ari_url, s.ari_user, s.ari_password)
+        self.client = AriClient(self.transport, s.app)
+        self.stream = EventStream(s.ari_url, s.ari_user, s.ari_password, s.app)
+        self.dispatcher = Dispatcher(self._deps)
+        self.stopping = asyncio.Event()
+
+    def _deps(self, dispatcher: Dispatcher) -> CallDeps:
+        return CallDeps(
+            client=self.client,
+            sink=self.sink,
+            ivr=lambda: self.ivr.current,
+            bind=dispatcher.bind,
+            ring_timeout=self.settings.ring_timeout,
+        )
+
+    async def _on_connected(self) -> None:
+        log.info("ari.connected", url=self.settings.ari_url, app=self.settings.app)
+        try:
+            await reconcile(self.client, self.dispatcher)
+        except AriError as exc:
+            log.warning("recovery.failed", error=str(exc))
+
+    async def run(self) -> None:
+        """Serve until :meth:`stop`; then end every call and close the connections."""
+        log.info("worker.starting", version=__version__, settings=repr(self.settings))
+        reader = asyncio.create_task(self.stream.run(self.dispatcher.on_event, self._on_connected))
+        stop = asyncio.create_task(self.stopping.wait())
+        replaced = asyncio.create_task(self.dispatcher.replaced.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {reader, stop, replaced}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if reader in done:
+                reader.result()  # bad credentials: AriAuthError propagates to the CLI
+        finally:
+            stop.cancel()
+            replaced.cancel()
+            await self._shutdown()
+            await self.stream.close()
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, AriError):
+                await reader
+            await self.transport.aclose()
+            log.info("worker.stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def _shutdown(self) -> None:
+        """Refuse new calls, end the ones in progress (with a cause the phones understand)."""
+        self.dispatcher.accepting = False
+        calls = list(self.dispatcher.calls)
+        if calls:
+            log.info("worker.ending_calls", calls=len(calls))
+        for call in calls:
+            call.deliver(Shutdown(causes.TEMPORARY_FAILURE))
+        if not await self.dispatcher.wait_idle(DRAIN_SECONDS):
+            log.warning("worker.drain_timeout", left=len(list(self.dispatcher.calls)))
+
+
+def install_signal_handlers(worker: Worker) -> None:
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, worker.stop)
+    loop.add_signal_handler(signal.SIGINT, worker.stop)
+    loop.add_signal_handler(signal.SIGHUP, worker.ivr.reload)
+
+
+async def run_worker(settings: Settings) -> None:
+    worker = Worker(settings)
+    install_signal_handlers(worker)
+    await worker.run()
+
+
+__all__ = ["Worker", "load_ivr", "run_worker"]

@@ -1,0 +1,106 @@
+"""Settings, read once from an injectable environment and frozen.
+
+Every setting is a ``CTI_*`` environment variable. Secrets (the ARI password, the API token) have
+no default here: the lab supplies its own defaults explicitly (``stasis_app.lab.credentials``), so a
+production start with a forgotten variable fails fast and names it instead of running with a
+well-known password.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from stasis_app.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise ConfigError(name, "is required and not set")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a port number, got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise ConfigError(name, f"must be between 1 and 65535, got {port}")
+    return port
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(name, f"must be positive, got {value}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, default).rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(name, f"must be an http(s) URL like http://127.0.0.1:8088, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the worker needs to run. Build with :meth:`from_environ`."""
+
+    ari_url: str
+    ari_user: str
+    ari_password: str
+    app: str
+    ivr_file: Path
+    data_dir: Path
+    http_host: str
+    http_port: int
+    api_token: str
+    ring_timeout: float
+    log_format: str
+
+    def __repr__(self) -> str:
+        # Secrets never reach a log line, not even through a debug repr.
+        return (
+            f"Settings(ari_url={self.ari_url!r}, ari_user={self.ari_user!r}, app={self.app!r}, "
+            f"ivr_file={str(self.ivr_file)!r}, data_dir={str(self.data_dir)!r}, "
+            f"http={self.http_host}:{self.http_port})"
+        )
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        log_format = env.get("CTI_LOG_FORMAT", "auto")
+        if log_format not in ("auto", "json", "console"):
+            raise ConfigError(
+                "CTI_LOG_FORMAT", f"must be auto, json or console, got {log_format!r}"
+            )
+        app = env.get("CTI_APP", "cti")
+        if not app.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError("CTI_APP", f"must be a plain Stasis application name, got {app!r}")
+        return cls(
+            ari_url=_url(env, "CTI_ARI_URL", "http://127.0.0.1:8088"),
+            ari_user=env.get("CTI_ARI_USER", "cti"),
+            ari_password=_required(env, "CTI_ARI_PASSWORD"),
+            app=app,
+            ivr_file=Path(env.get("CTI_IVR_FILE", str(REPO_ROOT / "ivr" / "main.toml"))),
+            data_dir=Path(env.get("CTI_DATA_DIR", "/var/lib/cti")),
+            http_host=env.get("CTI_HTTP_HOST", "127.0.0.1"),
+            http_port=_port(env, "CTI_HTTP_PORT", 3000),
+            api_token=_required(env, "CTI_API_TOKEN"),
+            ring_timeout=_seconds(env, "CTI_RING_TIMEOUT", 20.0),
+            log_format=log_format,
+        )
