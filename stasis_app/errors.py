@@ -8,12 +8,15 @@ IVR file, an illegal state transition)::
     CtiError
     ├── ConfigError                 a setting is missing or malformed (names the variable)
     ├── LabError                    the native lab cannot be built, started or reached
+    ├── SoundsError                 prompts cannot be loaded, generated or installed
+    │   └── CatalogError            sounds/prompts.toml is invalid (lists every problem)
     ├── IvrError
     │   ├── IvrDefinitionError      an IVR file is invalid (lists every problem with its path)
     │   └── IllegalTransition       the IVR engine was fed an input its state does not accept
     └── AriError                    anything between us and Asterisk's REST interface
         ├── AriConnectionError      transport failure: refused, reset, timed out (retryable)
         ├── AriAuthError            401: wrong ARI credentials (fatal: retrying cannot help)
+        ├── AriProtocolError        Asterisk sent JSON without a field ARI promises (names it)
         └── AriHttpError            any other non-2xx answer; carries method, path, status, body
             ├── AriNotFound         404: the channel/bridge/playback no longer exists
             └── AriConflict         409: the resource is in the wrong state (e.g. not in Stasis)
@@ -40,6 +43,20 @@ class ConfigError(CtiError):
 
 class LabError(CtiError):
     """The native Asterisk lab cannot be built, started or reached."""
+
+
+class SoundsError(CtiError):
+    """Prompts cannot be loaded, generated or installed (bad catalog, missing or failing tool)."""
+
+
+class CatalogError(SoundsError):
+    """The prompt catalog is invalid; ``problems`` lists every problem, each naming its entry."""
+
+    def __init__(self, source: str, problems: tuple[str, ...]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
 
 
 class IvrError(CtiError):
@@ -86,6 +103,20 @@ class AriConnectionError(AriError):
 
 class AriAuthError(AriError):
     """Asterisk rejected the ARI credentials. Retrying cannot help; the operator must fix them."""
+
+
+class AriProtocolError(AriError):
+    """Asterisk sent JSON that does not have the shape the ARI description promises.
+
+    ``kind`` is what was being parsed (``"Channel"``, ``"StasisStart event"``), ``field`` the dotted
+    path of the offending field (``"channel.caller.number"``).
+    """
+
+    def __init__(self, kind: str, field: str, problem: str) -> None:
+        super().__init__(f"malformed {kind}: field {field!r} {problem}")
+        self.kind = kind
+        self.field = field
+        self.problem = problem
 
 
 class AriHttpError(AriError):

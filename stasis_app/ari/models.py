@@ -17,21 +17,7 @@ from datetime import datetime
 from typing import Any, Self
 
 from stasis_app.ari.ids import BridgeId, ChannelId, EndpointId, PlaybackId
-from stasis_app.errors import AriError
-
-
-class AriProtocolError(AriError):
-    """Asterisk sent JSON that does not have the shape the ARI description promises.
-
-    ``kind`` is what was being parsed (``"Channel"``, ``"StasisStart event"``), ``field`` the dotted
-    path of the offending field (``"channel.caller.number"``).
-    """
-
-    def __init__(self, kind: str, field: str, problem: str) -> None:
-        super().__init__(f"malformed {kind}: field {field!r} {problem}")
-        self.kind = kind
-        self.field = field
-        self.problem = problem
+from stasis_app.errors import AriProtocolError
 
 
 def parse_time(raw: str) -> datetime:

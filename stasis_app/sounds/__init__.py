@@ -5,6 +5,7 @@ install`` copies them to ``/usr/share/asterisk/sounds/<lang>/cti/`` where a play
 ``sound:cti/<prompt>`` finds them in the channel's language. See docs/prompts.md.
 """
 
+from stasis_app.errors import CatalogError, SoundsError
 from stasis_app.sounds.builder import (
     BuildReport,
     Progress,
@@ -14,14 +15,7 @@ from stasis_app.sounds.builder import (
     plan_build,
     prompt_exists,
 )
-from stasis_app.sounds.catalog import (
-    Catalog,
-    CatalogError,
-    Prompt,
-    SoundsError,
-    Voice,
-    load_catalog,
-)
+from stasis_app.sounds.catalog import Catalog, Prompt, Voice, load_catalog
 from stasis_app.sounds.cli import app
 
 __all__ = [

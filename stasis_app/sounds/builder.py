@@ -25,7 +25,8 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from stasis_app.sounds.catalog import PROMPT_NAME, Catalog, SoundsError, Voice
+from stasis_app.errors import SoundsError
+from stasis_app.sounds.catalog import PROMPT_NAME, Catalog, Voice
 
 SAMPLE_RATE = 8000
 MANIFEST_NAME = ".manifest.json"

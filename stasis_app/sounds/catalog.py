@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from stasis_app.errors import CtiError
+from stasis_app.errors import CatalogError, SoundsError
 
 PROMPT_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(?:_[A-Za-z0-9]{2,8})?$")
@@ -28,23 +28,6 @@ _TOP_KEYS = frozenset({"default_language", "voices", "prompts"})
 _VOICE_KEYS = frozenset({"voice", "speed", "pitch"})
 _SPEED_RANGE = (80, 450)  # espeak-ng -s, words per minute
 _PITCH_RANGE = (0, 99)  # espeak-ng -p
-
-
-class SoundsError(CtiError):
-    """Prompts cannot be loaded, generated or installed (bad catalog, missing or failing tool)."""
-
-
-class CatalogError(SoundsError):
-    """The prompt catalog is invalid; ``problems`` lists every error found, each naming its entry.
-
-    Modelled on :class:`~stasis_app.errors.IvrDefinitionError`.
-    """
-
-    def __init__(self, source: str, problems: tuple[str, ...]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
 
 
 @dataclass(frozen=True)

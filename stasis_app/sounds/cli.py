@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
+from stasis_app.errors import SoundsError
 from stasis_app.settings import REPO_ROOT
 from stasis_app.sounds.builder import Progress, build, install
-from stasis_app.sounds.catalog import SoundsError, load_catalog
+from stasis_app.sounds.catalog import load_catalog
 
 DEFAULT_SOUNDS_DIR = REPO_ROOT / "sounds"
 DEFAULT_CATALOG = DEFAULT_SOUNDS_DIR / "prompts.toml"

@@ -8,7 +8,7 @@ produced are attached to the failure report.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,13 +51,15 @@ def asterisk_log_on_failure(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach what Asterisk logged during a failing lab test to its report."""
-    report: pytest.TestReport = yield  # type: ignore[misc]
+    report = yield
     if report.failed and _log_start in item.stash:
         log, start = item.stash[_log_start]
         with log.open(errors="replace") as f:
             f.seek(start)
             text = f.read()[-20000:]
         report.sections.append(("Asterisk log during this test", text or "(nothing logged)"))
-    return report  # type: ignore[return-value]
+    return report
