@@ -20,12 +20,26 @@ IVR file, an illegal state transition)::
         └── AriHttpError            any other non-2xx answer; carries method, path, status, body
             ├── AriNotFound         404: the channel/bridge/playback no longer exists
             └── AriConflict         409: the resource is in the wrong state (e.g. not in Stasis)
+    EventsError                     call events cannot be found, stored, shipped or set up
+    ├── CallNotFound                no call with this id in the call store (carries the id)
+    ├── EsConnectionError           Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
+    ├── EsHttpError                 a non-2xx answer; carries method, url, status, body
+    │   └── EsAuthError             401/403: credentials rejected (fatal: retrying cannot help)
+    └── DashboardImportError        Kibana refused some saved objects (lists each with its error)
+    ApiError                        a REST request cannot be served (one code + HTTP status each)
+    ├── InvalidRequest              400 invalid-request: a field is malformed (names the field)
+    ├── Unauthorized                401 unauthorized: no bearer token, or the wrong one
+    ├── ChannelNotFound             404 channel-not-found: no live channel with that id
+    ├── ExtensionNotFound           404 extension-not-found: no PJSIP endpoint with that number
+    ├── ExtensionUnavailable        409 extension-unavailable: it exists but is not registered
+    └── HistoryUnavailable          503 history-unavailable: the worker keeps no call history
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 
 class CtiError(Exception):
@@ -136,3 +150,128 @@ class AriNotFound(AriHttpError):
 
 class AriConflict(AriHttpError):
     """409: the resource exists but is in the wrong state for the operation."""
+
+
+class EventsError(CtiError):
+    """Base of call-event failures: the store, the Elasticsearch sink, ``cti es setup``."""
+
+
+class CallNotFound(EventsError):
+    """No call with ``call_id`` is in the call store (never recorded, or purged by retention)."""
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"no call {call_id!r} in the call store")
+        self.call_id = call_id
+
+
+class EsConnectionError(EventsError):
+    """Elasticsearch, OpenSearch or Kibana could not be reached at ``url``. Retrying may help."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach {url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class EsHttpError(EventsError):
+    """Elasticsearch, OpenSearch or Kibana answered with a non-2xx status."""
+
+    def __init__(self, method: str, url: str, status: int, body: str) -> None:
+        super().__init__(f"{method} {url} -> {status}: {body[:300]}")
+        self.method = method
+        self.url = url
+        self.status = status
+        self.body = body
+
+
+class EsAuthError(EsHttpError):
+    """401/403: the credentials are wrong or lack a privilege. Retrying cannot help."""
+
+
+class DashboardImportError(EventsError):
+    """Kibana accepted the import request but rejected objects; ``problems`` names each one."""
+
+    def __init__(self, url: str, problems: tuple[str, ...]) -> None:
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{url}: {len(problems)} saved object(s) rejected\n{lines}")
+        self.url = url
+        self.problems = problems
+
+
+class ApiError(CtiError):
+    """A REST request cannot be served. Each subclass has one stable ``code`` and HTTP ``status``;
+    ``details`` carries the offending input, so a client can act on it without parsing ``message``.
+    """
+
+    code: ClassVar[str] = "bad-request"
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidRequest(ApiError):
+    """A request field is malformed; ``field`` is its location, e.g. ``"body.to_extension"``."""
+
+    code = "invalid-request"
+    status = 400
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}", field=field, problem=problem)
+        self.field = field
+        self.problem = problem
+
+
+class Unauthorized(ApiError):
+    """The request has no bearer token, or the wrong one."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class ChannelNotFound(ApiError):
+    """No live channel has this id (it may just have hung up)."""
+
+    code = "channel-not-found"
+    status = 404
+
+    def __init__(self, channel_id: str) -> None:
+        super().__init__(f"no live channel {channel_id!r}", channel_id=channel_id)
+        self.channel_id = channel_id
+
+
+class ExtensionNotFound(ApiError):
+    """No PJSIP endpoint has this extension number."""
+
+    code = "extension-not-found"
+    status = 404
+
+    def __init__(self, extension: str) -> None:
+        super().__init__(f"no extension {extension!r}", extension=extension)
+        self.extension = extension
+
+
+class ExtensionUnavailable(ApiError):
+    """The extension exists but cannot be rung now (not registered, no contact)."""
+
+    code = "extension-unavailable"
+    status = 409
+
+    def __init__(self, extension: str, reason: str = "not registered") -> None:
+        super().__init__(
+            f"extension {extension!r} is unavailable: {reason}", extension=extension, reason=reason
+        )
+        self.extension = extension
+        self.reason = reason
+
+
+class HistoryUnavailable(ApiError):
+    """The worker runs without a call history store, so past calls cannot be listed."""
+
+    code = "history-unavailable"
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("this worker keeps no call history")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from stasis_app import __version__
-from stasis_app.ari import AiohttpTransport, AriClient, EventStream
+from stasis_app.ari import AiohttpTransport, AriClient, Backoff, EventStream
 from stasis_app.calls import causes
 from stasis_app.calls.call import CallDeps, Shutdown
 from stasis_app.calls.dispatcher import Dispatcher
@@ -27,6 +27,7 @@ from stasis_app.settings import Settings
 
 log = structlog.get_logger("cti.service")
 DRAIN_SECONDS = 5.0
+RECONNECT_CAP = 3.0
 
 
 def load_ivr(settings: Settings) -> IvrDefinition:
@@ -64,7 +65,11 @@ class Worker:
         self.ivr = IvrHolder(s, load_ivr(s))
         self.transport = AiohttpTransport(s.ari_url, s.ari_user, s.ari_password)
         self.client = AriClient(self.transport, s.app)
-        self.stream = EventStream(s.ari_url, s.ari_user, s.ari_password, s.app)
+        # Asterisk is local: retrying every few seconds at most costs nothing, and after an
+        # Asterisk restart callers must be served again within seconds, not half a minute.
+        self.stream = EventStream(
+            s.ari_url, s.ari_user, s.ari_password, s.app, backoff=Backoff(cap=RECONNECT_CAP)
+        )
         self.dispatcher = Dispatcher(self._deps)
         self.stopping = asyncio.Event()
 

@@ -138,8 +138,16 @@ class Call:
     def channels(self) -> tuple[ChannelId, ...]:
         return tuple(c for c in (self.caller.id, self.callee) if c is not None)
 
-    def emit(self, action: str, **data: Any) -> None:
-        self.deps.sink.emit(CallEvent(self.id, action, data))
+    def emit(self, action: str, /, **data: Any) -> None:
+        # Positional-only: a note's own fields may include "action" (OptionChosen does).
+        event = CallEvent(
+            self.id, action, data, caller=self.caller.caller.number, dialed=self.dialed
+        )
+        try:
+            self.deps.sink.emit(event)
+        except Exception:
+            # Recording is not worth a caller: a broken sink is logged, the call goes on.
+            log.exception("call.event_not_recorded", action=action)
 
     async def run(self) -> None:
         structlog.contextvars.bind_contextvars(call_id=self.id, channel_id=str(self.caller.id))
@@ -235,14 +243,12 @@ class Call:
     async def _echo(self) -> None:
         """Hand the caller to the dialplan's Echo(): Asterisk echoes media without us in the path.
 
-        ARI has no echo operation; the worker decides, announces and records, Asterisk echoes.
+        ARI has no echo operation: the worker answers and records, Asterisk echoes. (The IVR's
+        option 3 announces the test before transferring here; a direct call to 7777 echoes at once.)
         """
         await self._answer()
         self.stage = "echo"
         self.disposition = "echo"
-        await self._say("echo-test", "echo", self._hand_to_echo)
-
-    async def _hand_to_echo(self) -> None:
         self.emit("echo-started")
         await self.client.continue_in_dialplan(
             self.caller.id, context=ECHO_CONTEXT, extension="7777"

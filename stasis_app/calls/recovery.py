@@ -48,6 +48,7 @@ async def reconcile(client: AriClient, dispatcher: Dispatcher) -> dict[str, int]
 
     unknown = {c for c in live if dispatcher.owner(c) is None}
     if not unknown:
+        log.info("recovery.reconciled", **counts, live=len(live))
         return counts
     channels = {c.id: c for c in await client.list_channels() if c.id in unknown}
     bridges = [b for b in await client.list_bridges() if b.id.endswith(BRIDGE_SUFFIX)]

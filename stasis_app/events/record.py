@@ -23,12 +23,16 @@ class CallEvent:
     """One step in a call's timeline.
 
     ``action`` is a short kebab-case verb (``call-started``, ``menu-entered``, ``digit``,
-    ``bridged``, ``call-ended`` ...); ``data`` holds the action's own fields.
+    ``bridged``, ``call-ended`` ...); ``data`` holds the action's own fields. ``caller`` (the
+    caller's number) and ``dialed`` (the extension the call was made to) repeat on every event so
+    each one can be searched on its own, without joining the call's other events.
     """
 
     call_id: str
     action: str
     data: Mapping[str, Any] = field(default_factory=dict)
+    caller: str | None = None
+    dialed: str | None = None
     at: float = field(default_factory=time.time)
     event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -42,7 +46,7 @@ class LogSink:
     """Writes each event as one structured DEBUG log line; the default when nothing else is set."""
 
     def emit(self, event: CallEvent) -> None:
-        log.debug("call.event", call_id=event.call_id, action=event.action, **event.data)
+        log.debug("call.event", call_id=event.call_id, action=event.action, data=dict(event.data))
 
 
 class MultiSink:

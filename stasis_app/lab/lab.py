@@ -120,6 +120,10 @@ class Lab:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(stray, signal.SIGKILL)
             _wait_gone(stray, 5.0)
+        if self._child is not None:
+            # _wait_gone may have reaped it with waitpid; let Popen learn that it is gone.
+            self._child.poll()
+            self._child = None
         fs.unmount_proc(self.paths.rootfs)
         self.paths.pidfile.unlink(missing_ok=True)
 
@@ -251,6 +255,9 @@ class Lab:
             kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
             host = "127.0.0.1" if port == 8088 else "0.0.0.0"  # noqa: S104 - probing, not serving
             with socket.socket(socket.AF_INET, kind) as probe:
+                if proto == "tcp":
+                    # As Asterisk does: a port left in TIME_WAIT by the last run is not "in use".
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     probe.bind((host, port))
                 except OSError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from stasis_app.lab.rootfs import asterisk_ids
+from stasis_app.lab.rootfs import asterisk_ids, resolve_in_root
 from stasis_app.settings import REPO_ROOT
 from stasis_app.sounds import build, install, load_catalog
 
@@ -19,7 +19,10 @@ def install_lab_prompts(rootfs: Path, *, progress: Callable[[str], None] = print
     if report.built:
         progress(f"prompts: generated {len(report.built)} file(s) in {SOUNDS_DIR}")
     installed = install(
-        SOUNDS_DIR, rootfs / "usr/share/asterisk/sounds", owner=asterisk_ids(rootfs)
+        SOUNDS_DIR,
+        rootfs / "usr/share/asterisk/sounds",
+        owner=asterisk_ids(rootfs),
+        resolve=lambda path: resolve_in_root(rootfs, path),
     )
     if installed:
         progress(f"prompts: installed {len(installed)} file(s) into the lab")

@@ -103,21 +103,24 @@ def _run_debootstrap(cmd: list[str], progress: Progress) -> None:
                 phase = word
                 progress(f"  debootstrap: {line[3:]}")
     code = proc.wait()
-    if code == 0:
-        return
-    text = "\n".join(tail)
+    if code != 0:
+        raise debootstrap_failure(code, "\n".join(tail))
+
+
+def debootstrap_failure(code: int, text: str) -> LabError:
+    """The clear error for a failed debootstrap, from its exit code and last lines (pure)."""
     if "Couldn't find these debs" in text:
         missing = text.split("Couldn't find these debs:", 1)[1].splitlines()[0].strip()
-        raise LabError(
+        return LabError(
             f"the Debian {SUITE} archive has no package {missing!r}: the archive moves, so "
             f"check `apt-cache policy` against {SUITE} or set CTI_LAB_MIRROR to a snapshot\n{text}"
         )
     if "Failed getting release file" in text or "Temporary failure resolving" in text:
-        raise LabError(
+        return LabError(
             f"the Debian package archive is unreachable (debootstrap could not fetch the {SUITE} "
             f"release file); check the network or set CTI_LAB_MIRROR\n{text}"
         )
-    raise LabError(f"debootstrap failed with exit code {code}:\n{text}")
+    return LabError(f"debootstrap failed with exit code {code}:\n{text}")
 
 
 def asterisk_ids(rootfs: Path) -> tuple[int, int]:
@@ -159,6 +162,29 @@ def prepare(rootfs: Path, config_dir: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         for p in (path, *path.rglob("*")):
             os.lchown(p, uid, gid)
+
+
+def resolve_in_root(rootfs: Path, path: Path) -> Path:
+    """``path`` (under ``rootfs``) with symlinks followed as a process chrooted there sees them.
+
+    Debian links ``/usr/share/asterisk/sounds/en`` to ``/etc/alternatives/...``: from the host,
+    that absolute target is the host's path (dangling), not the rootfs's.
+    """
+    current = rootfs
+    for part in path.relative_to(rootfs).parts:
+        candidate = current / part
+        for _ in range(40):
+            if not candidate.is_symlink():
+                break
+            target = os.readlink(candidate)
+            base = rootfs if os.path.isabs(target) else candidate.parent
+            candidate = Path(os.path.normpath(base / target.lstrip("/")))
+            if rootfs not in (candidate, *candidate.parents):
+                raise LabError(f"{path} escapes the lab rootfs through a symlink")
+        else:
+            raise LabError(f"symlink loop at {candidate}")
+        current = candidate
+    return current
 
 
 def proc_mounted(rootfs: Path) -> bool:

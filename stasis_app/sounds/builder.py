@@ -300,11 +300,14 @@ def install(
     *,
     languages: Iterable[str] | None = None,
     owner: tuple[int, int] | None = None,
+    resolve: Callable[[Path], Path] = lambda path: path,
 ) -> list[Path]:
     """Copy ``out_dir/<lang>/*.wav|.ulaw`` to ``asterisk_sounds_dir/<lang>/cti/``.
 
     Only files whose content differs are copied (atomically); ``owner`` is a ``(uid, gid)`` given to
-    the copies and the folders created for them. Returns the files written.
+    the copies and the folders created for them. ``resolve`` maps a language folder to where it
+    really is (the lab resolves symlinks as seen from inside its chroot: Debian's
+    ``sounds/en`` points at ``/etc/alternatives/...``). Returns the files written.
     """
     wanted = None if languages is None else set(languages)
     lang_dirs = [
@@ -316,7 +319,7 @@ def install(
         raise SoundsError(f"no prompts in {out_dir}: run `cti sounds build` first")
     installed: list[Path] = []
     for lang_dir in lang_dirs:
-        dest_dir = asterisk_sounds_dir / lang_dir.name / "cti"
+        dest_dir = resolve(asterisk_sounds_dir / lang_dir.name) / "cti"
         for src in sorted(lang_dir.iterdir()):
             if src.suffix.lstrip(".") not in FORMATS or not PROMPT_NAME.match(src.stem):
                 continue

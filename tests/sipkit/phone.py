@@ -257,6 +257,15 @@ class Phone:
         """WAV of what the phone received in its latest call (complete once the call closed)."""
         return self._recording("dec")
 
+    def received_seconds(self) -> float:
+        """How much audio the latest call has received so far (0.0 before any); poll this to
+        wait until a prompt or an echo has had time to arrive."""
+        try:
+            size = self._recording("dec").stat().st_size
+        except PhoneError:
+            return 0.0
+        return max(0, size - 44) / (2 * audio.RATE)
+
     def sent_audio(self) -> Path:
         """WAV of what the phone sent in its latest call."""
         return self._recording("enc")

@@ -53,6 +53,18 @@ class SippResult:
                     break
         return codes
 
+    def call_ids(self) -> list[str]:
+        """Call-IDs of the messages SIPp sent (Asterisk's security log names them SessionID)."""
+        found: list[str] = []
+        for block in self.messages.split("message sent")[1:]:
+            for line in block.splitlines():
+                if line.lower().startswith("call-id:"):
+                    call_id = line.split(":", 1)[1].strip()
+                    if call_id not in found:
+                        found.append(call_id)
+                    break
+        return found
+
     def describe(self) -> str:
         """Everything worth seeing when an assertion about this run fails."""
         return (
@@ -86,7 +98,8 @@ def run_sipp(
     """Run tests/sipp/<scenario>.xml once and wait for it to end.
 
     ``service`` is the request-URI user (``-s``), ``user``/``password`` answer digest challenges
-    (``-au``/``-ap``), ``keys`` fill ``[keyword]`` fields (``-key``). ``local_port`` lets two runs
+    (``-au``/``-ap``), ``keys`` fill ``[keyword]`` fields (``-key``; defaults: ``expires`` 300,
+    ``caller`` = ``user`` or ``anonymous``). ``local_port`` lets two runs
     share a SIP address (register, then unregister the same contact); by default a free port is
     used. SIPp gives up after ``timeout`` seconds; the process is killed if it outlives that.
     """
@@ -130,7 +143,9 @@ def run_sipp(
             command += ["-au", user]
         if password is not None:
             command += ["-ap", password]
-        for key, value in (keys or {}).items():
+        # Keys the scenarios use, so SIPp never stops at an "Unsupported keyword".
+        defaults = {"expires": "300", "caller": user or "anonymous"}
+        for key, value in {**defaults, **(keys or {})}.items():
             command += ["-key", key, value]
         command += list(extra_args)
         try:

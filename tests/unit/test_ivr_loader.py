@@ -77,6 +77,7 @@ def test_shipped_ivr_loads_with_every_prompt_available() -> None:
         "timeout",
         "goodbye",
         "transferring",
+        "echo-test",
     }
     assert definition.source == str(SHIPPED)
 
@@ -90,7 +91,7 @@ def test_shipped_ivr_has_the_documented_menu() -> None:
     assert main.options == {
         "1": TransferCall("1000", "transferring"),
         "2": TransferCall("2000", "transferring"),
-        "3": TransferCall("7777", None),
+        "3": TransferCall("7777", "echo-test"),
         "9": RepeatMenu(),
         "0": TransferCall("1000", "transferring"),
     }

@@ -1,0 +1,182 @@
+"""``cti es setup``: the index template, the lifecycle policy and the Kibana dashboards.
+
+The same calls work against Elasticsearch 8, 9 and OpenSearch 2 (plain REST, no client library;
+see docs/decisions/0003). The one difference that matters is the lifecycle: ILM exists only on
+Elasticsearch, and OpenSearch rejects a template naming ``index.lifecycle.name``, so the template
+gets that setting only after ``GET /`` said the server is Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+
+from stasis_app.errors import (
+    DashboardImportError,
+    EsAuthError,
+    EsConnectionError,
+    EsHttpError,
+)
+
+TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
+DASHBOARDS: Final = Path(__file__).resolve().parents[2] / "dashboards" / "cti-calls.ndjson"
+TEMPLATE_NAME: Final = "logs-cti.calls"
+POLICY_NAME: Final = "cti-calls"
+_TIMEOUT: Final = aiohttp.ClientTimeout(total=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    name: str  # "elasticsearch" or "opensearch"
+    version: str
+
+    @property
+    def has_ilm(self) -> bool:
+        return self.name == "elasticsearch"
+
+
+@dataclass(frozen=True, slots=True)
+class SetupReport:
+    distribution: Distribution
+    template: str
+    lifecycle: str | None  # the ILM policy installed, if any
+    dashboards: int | None  # saved objects imported, None when Kibana was not asked
+
+
+def index_template(*, lifecycle: str | None = None) -> dict[str, Any]:
+    """The index template body; with ``lifecycle``, its backing indices use that ILM policy."""
+    body: dict[str, Any] = json.loads((TEMPLATES / "index-template.json").read_text())
+    if lifecycle is not None:
+        body["template"].setdefault("settings", {})["index.lifecycle.name"] = lifecycle
+    return body
+
+
+def lifecycle_policy(retention_days: float = 90) -> dict[str, Any]:
+    """The ILM policy body: weekly rollover, delete ``retention_days`` after rollover."""
+    body: dict[str, Any] = json.loads((TEMPLATES / "lifecycle-policy.json").read_text())
+    policy = copy.deepcopy(body)
+    policy["policy"]["phases"]["delete"]["min_age"] = f"{int(retention_days)}d"
+    return policy
+
+
+async def _call(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    data: Any = None,
+) -> Any:
+    """One request; the answer's JSON, or an EventsError naming the URL and the status."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=_TIMEOUT, headers=dict(headers or {})) as session,
+            session.request(method, url, json=json_body, data=data) as response,
+        ):
+            text = await response.text()
+            if response.status in (401, 403):
+                raise EsAuthError(method, url, response.status, text)
+            if not 200 <= response.status < 300:
+                raise EsHttpError(method, url, response.status, text)
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise EsConnectionError(url, f"{type(exc).__name__}: {exc}") from exc
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        raise EsHttpError(method, url, response.status, f"not JSON: {text[:200]}") from None
+
+
+async def detect(es_url: str, *, headers: Mapping[str, str] | None = None) -> Distribution:
+    """Ask ``GET /`` which server this is: OpenSearch says ``version.distribution``."""
+    answer = await _call("GET", es_url.rstrip("/") + "/", headers=headers)
+    version = answer.get("version") if isinstance(answer, dict) else None
+    if not isinstance(version, dict) or "number" not in version:
+        raise EsHttpError("GET", es_url, 200, f"no version.number in {str(answer)[:200]}")
+    name = "opensearch" if version.get("distribution") == "opensearch" else "elasticsearch"
+    return Distribution(name, str(version["number"]))
+
+
+async def install_lifecycle(
+    es_url: str, *, retention_days: float = 90, headers: Mapping[str, str] | None = None
+) -> str:
+    """PUT the ILM policy (Elasticsearch only). Returns its name."""
+    url = f"{es_url.rstrip('/')}/_ilm/policy/{POLICY_NAME}"
+    await _call("PUT", url, headers=headers, json_body=lifecycle_policy(retention_days))
+    return POLICY_NAME
+
+
+async def install_template(
+    es_url: str, *, lifecycle: str | None = None, headers: Mapping[str, str] | None = None
+) -> str:
+    """PUT the composable index template for ``logs-cti.calls-*``. Returns its name."""
+    url = f"{es_url.rstrip('/')}/_index_template/{TEMPLATE_NAME}"
+    await _call("PUT", url, headers=headers, json_body=index_template(lifecycle=lifecycle))
+    return TEMPLATE_NAME
+
+
+async def import_dashboards(
+    kibana_url: str,
+    ndjson_path: Path = DASHBOARDS,
+    *,
+    headers: Mapping[str, str] | None = None,
+    space: str | None = None,
+) -> int:
+    """Import saved objects through Kibana's import API (overwriting ours). Returns the count."""
+    prefix = f"/s/{space}" if space else ""
+    url = f"{kibana_url.rstrip('/')}{prefix}/api/saved_objects/_import?overwrite=true"
+    content = await asyncio.to_thread(Path(ndjson_path).read_bytes)
+    form = aiohttp.FormData()
+    form.add_field(
+        "file",
+        content,
+        filename=Path(ndjson_path).name,
+        content_type="application/ndjson",
+    )
+    answer = await _call("POST", url, headers={**(headers or {}), "kbn-xsrf": "true"}, data=form)
+    if not isinstance(answer, dict):
+        raise EsHttpError("POST", url, 200, f"unexpected answer {str(answer)[:200]}")
+    if not answer.get("success", False):
+        problems = tuple(
+            f"{e.get('type')}/{e.get('id')}: {json.dumps(e.get('error'))}"
+            for e in answer.get("errors") or []
+            if isinstance(e, dict)
+        )
+        raise DashboardImportError(url, problems or (json.dumps(answer)[:300],))
+    return int(answer.get("successCount", 0))
+
+
+async def setup(
+    es_url: str,
+    kibana_url: str | None = None,
+    *,
+    retention_days: float = 90,
+    headers: Mapping[str, str] | None = None,
+    kibana_headers: Mapping[str, str] | None = None,
+    dashboards: Path = DASHBOARDS,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> SetupReport:
+    """Everything ``cti es setup`` does, in order; safe to run again (every step overwrites)."""
+    distribution = await detect(es_url, headers=headers)
+    progress(f"{es_url}: {distribution.name} {distribution.version}")
+    lifecycle = None
+    if distribution.has_ilm and retention_days > 0:
+        lifecycle = await install_lifecycle(es_url, retention_days=retention_days, headers=headers)
+        progress(f"lifecycle policy {lifecycle}: delete after {int(retention_days)} days")
+    template = await install_template(es_url, lifecycle=lifecycle, headers=headers)
+    progress(f"index template {template} (priority 500) for logs-cti.calls-*")
+    imported = None
+    if kibana_url:
+        imported = await import_dashboards(
+            kibana_url,
+            dashboards,
+            headers=kibana_headers if kibana_headers is not None else headers,
+        )
+        progress(f"{kibana_url}: imported {imported} saved objects (CTI calls dashboard)")
+    return SetupReport(distribution, template, lifecycle, imported)

@@ -1,0 +1,475 @@
+"""The embedded call history: an SQLite (WAL) file written by one thread, off the ARI event path.
+
+``emit()`` is the :class:`~stasis_app.events.record.EventSink`: it only puts the event on a
+``queue.SimpleQueue`` and returns, because call tasks share the loop that reads the ARI websocket.
+One writer thread owns the only writing connection, converts events to ECS documents, keeps each
+call's summary row up to date and runs retention. Other writes (the Elasticsearch sink marking
+events shipped or dead) go through the same queue, so SQLite never sees two writers.
+
+Reads (``list_calls``, ``get_call``, ``dead_letters``, the sink's ``pending``) are plain sync
+methods on per-thread read-only connections: call them from a worker thread
+(``asyncio.to_thread``), never on the event loop. WAL lets them run while the writer writes.
+
+The events table doubles as the Elasticsearch outbox: ``state`` is pending (0), shipped (1) or
+dead-lettered (2). An event is written once and only its state changes afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import structlog
+
+from stasis_app.errors import CallNotFound
+from stasis_app.events.ecs import to_ecs
+from stasis_app.events.record import CallEvent
+
+log = structlog.get_logger("cti.events.store")
+
+PENDING: Final = 0
+SHIPPED: Final = 1
+DEAD: Final = 2
+_STATE_NAMES: Final = {PENDING: "pending", SHIPPED: "shipped", DEAD: "dead-letter"}
+DB_NAME: Final = "calls.sqlite3"
+_DRAIN: Final = 1000  # items per write transaction: one fsync amortised over a burst
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY, call_id TEXT NOT NULL, at REAL NOT NULL, action TEXT NOT NULL,
+    doc TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS events_call ON events(call_id, at);
+CREATE INDEX IF NOT EXISTS events_at ON events(at);
+CREATE INDEX IF NOT EXISTS events_outbox ON events(at) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS calls (
+    call_id TEXT PRIMARY KEY, started REAL NOT NULL, ended REAL, caller TEXT, dialed TEXT,
+    callee TEXT, disposition TEXT, cause INTEGER, duration REAL, ivr_path TEXT);
+CREATE INDEX IF NOT EXISTS calls_started ON calls(started);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    event_id TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummary:
+    """One row of the call list. ``disposition`` is None while the call is in progress."""
+
+    call_id: str
+    started: float
+    ended: float | None
+    caller: str | None
+    dialed: str | None
+    callee: str | None
+    disposition: str | None
+    cause: int | None
+    duration: float | None
+    ivr_path: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ivr_path": list(self.ivr_path)}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    event_id: str
+    at: float
+    action: str
+    state: str  # pending | shipped | dead-letter
+    doc: dict[str, Any]  # the ECS document, as shipped
+
+
+@dataclass(frozen=True, slots=True)
+class CallDetail:
+    summary: CallSummary
+    events: tuple[TimelineEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    event_id: str
+    call_id: str
+    action: str
+    reason: str
+    at: float  # when it was rejected
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    event_id: str
+    doc: str  # the ECS document as JSON text, ready for a _bulk body
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    """A write other than an event, run on the writer thread; its result resolves ``future``."""
+
+    run: Callable[[sqlite3.Connection], Any]
+    future: Future[Any]
+
+
+_STOP: Final = object()
+
+
+class CallStore:
+    """The call history and outbox. Build once (it creates the schema), then ``close()``."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        retention_days: float = 90.0,
+        purge_interval: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.retention_days = retention_days
+        self._purge_interval = purge_interval
+        self._clock = clock
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._listeners: list[Callable[[], None]] = []
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._local = threading.local()
+        self._closed = False
+        conn = self._connect()  # schema and WAL before anyone reads
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+        finally:
+            conn.close()
+        self._thread = threading.Thread(target=self._write_loop, name="cti-call-store", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def in_dir(cls, data_dir: Path, **options: Any) -> CallStore:
+        return cls(Path(data_dir) / DB_NAME, **options)
+
+    # -------------------------------------------------------------------------- the sink
+    def emit(self, event: CallEvent) -> None:
+        """Queue ``event`` for the writer thread. Never blocks, never touches SQLite."""
+        if self._closed:
+            log.warning("store.event_after_close", call_id=event.call_id, action=event.action)
+            return
+        self._queue.put(event)
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` on the writer thread after new events are committed."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is written. False if ``timeout`` passed first."""
+        if self._closed:
+            return True
+        done = self._submit(lambda _conn: None)
+        try:
+            done.result(timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, stop the writer and close every connection. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    # ------------------------------------------------------------ outbox (for the sink)
+    def pending(self, limit: int) -> list[OutboxItem]:
+        rows = self._reader().execute(
+            "SELECT event_id, doc FROM events WHERE state = 0 ORDER BY at LIMIT ?", (limit,)
+        )
+        return [OutboxItem(event_id, doc) for event_id, doc in rows]
+
+    def outbox_counts(self) -> tuple[int, int]:
+        """(pending, dead-lettered): cheap (partial index, small table), for health checks."""
+        conn = self._reader()
+        pending = conn.execute("SELECT count(*) FROM events WHERE state = 0").fetchone()[0]
+        dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        return int(pending), int(dead)
+
+    def mark_shipped(self, event_ids: Sequence[str]) -> Future[None]:
+        ids = [(event_id,) for event_id in event_ids]
+        return self._submit(
+            lambda conn: conn.executemany("UPDATE events SET state = 1 WHERE event_id = ?", ids)
+        )
+
+    def dead_letter(self, rejected: Sequence[tuple[str, str]]) -> Future[None]:
+        """Mark ``(event_id, reason)`` pairs as rejected for their content: never resent."""
+        now = self._clock()
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "UPDATE events SET state = 2 WHERE event_id = ?", [(e,) for e, _ in rejected]
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?)",
+                [(e, reason, now) for e, reason in rejected],
+            )
+
+        return self._submit(run)
+
+    def retry_dead_letters(self) -> Future[int]:
+        """Put every dead-lettered event back in the outbox (after the mapping was fixed)."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            count = conn.execute("UPDATE events SET state = 0 WHERE state = 2").rowcount
+            conn.execute("DELETE FROM dead_letters")
+            return int(count)
+
+        return self._submit(run)
+
+    def purge_older_than(self, days: float) -> Future[int]:
+        """Delete calls, events and dead letters older than ``days``; resolves to calls deleted."""
+        return self._submit(lambda conn: self._purge(conn, days))
+
+    # ----------------------------------------------------------------------------- reads
+    def list_calls(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        caller: str | None = None,
+        extension: str | None = None,
+        disposition: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[CallSummary]:
+        """Calls, newest first. ``extension`` matches the dialed number or the final callee;
+        ``disposition="in-progress"`` selects calls that have not ended."""
+        where, params = _filters(since, until, caller, extension, disposition)
+        rows = self._reader().execute(
+            f"SELECT * FROM calls{where} ORDER BY started DESC LIMIT ? OFFSET ?",  # noqa: S608
+            (*params, limit, offset),
+        )
+        return [_summary(row) for row in rows]
+
+    def count_calls(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        caller: str | None = None,
+        extension: str | None = None,
+        disposition: str | None = None,
+    ) -> int:
+        where, params = _filters(since, until, caller, extension, disposition)
+        row = self._reader().execute(f"SELECT count(*) FROM calls{where}", params).fetchone()  # noqa: S608
+        return int(row[0])
+
+    def get_call(self, call_id: str) -> CallDetail:
+        """The call's summary and its events in order. Raises :class:`CallNotFound`."""
+        conn = self._reader()
+        row = conn.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        if row is None:
+            raise CallNotFound(call_id)
+        events = conn.execute(
+            "SELECT event_id, at, action, state, doc FROM events WHERE call_id = ?"
+            " ORDER BY at, rowid",
+            (call_id,),
+        )
+        timeline = tuple(
+            TimelineEvent(eid, at, action, _STATE_NAMES.get(state, str(state)), json.loads(doc))
+            for eid, at, action, state, doc in events
+        )
+        return CallDetail(_summary(row), timeline)
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        rows = self._reader().execute(
+            "SELECT d.event_id, e.call_id, e.action, d.reason, d.at FROM dead_letters d"
+            " JOIN events e USING (event_id) ORDER BY d.at DESC LIMIT ?",
+            (limit,),
+        )
+        return [DeadLetter(*row) for row in rows]
+
+    # -------------------------------------------------------------------------- plumbing
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=1")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _submit(self, run: Callable[[sqlite3.Connection], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        if self._closed:
+            future.set_exception(RuntimeError("the call store is closed"))
+        else:
+            self._queue.put(_Op(run, future))
+        return future
+
+    def _write_loop(self) -> None:
+        conn = self._connect()
+        # WAL + NORMAL: a crash of the process loses nothing committed; a power cut may lose
+        # the last transactions, which is the usual trade for not fsyncing every event.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        next_purge = time.monotonic()
+        stopping = False
+        try:
+            while not stopping:
+                if self.retention_days > 0 and time.monotonic() >= next_purge:
+                    self._guarded(
+                        conn, [_Op(lambda c: self._purge(c, self.retention_days), Future())]
+                    )
+                    next_purge = time.monotonic() + self._purge_interval
+                try:
+                    first = self._queue.get(timeout=max(0.0, next_purge - time.monotonic()))
+                except queue.Empty:
+                    continue
+                batch = [first]
+                while len(batch) < _DRAIN:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stopping = any(item is _STOP for item in batch)
+                self._guarded(conn, [item for item in batch if item is not _STOP])
+        finally:
+            conn.close()
+
+    def _guarded(self, conn: sqlite3.Connection, batch: Sequence[object]) -> None:
+        """Write ``batch`` in one transaction; resolve ops only after the commit."""
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        wrote_events = False
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                if isinstance(item, CallEvent):
+                    wrote_events |= self._write_event(conn, item)
+                elif isinstance(item, _Op):
+                    try:
+                        results.append((item.future, item.run(conn), None))
+                    except sqlite3.Error as exc:
+                        results.append((item.future, None, exc))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.exception("store.write_failed", items=len(batch))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(f, None, exc) for f, _, _ in results]
+        for future, value, error in results:
+            if error is None:
+                future.set_result(value)
+            else:
+                future.set_exception(error)
+        if wrote_events:
+            for listener in self._listeners:
+                try:
+                    listener()
+                except Exception:
+                    log.exception("store.listener_failed")
+
+    def _write_event(self, conn: sqlite3.Connection, event: CallEvent) -> bool:
+        try:
+            doc = json.dumps(to_ecs(event), separators=(",", ":"), default=str)
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, 0)",
+                (event.event_id, event.call_id, event.at, event.action, doc),
+            )
+            if cursor.rowcount:
+                _update_summary(conn, event)
+        except (sqlite3.Error, TypeError, ValueError):
+            # One malformed event must not cost the rest of the batch.
+            log.exception("store.event_rejected", call_id=event.call_id, action=event.action)
+            return False
+        return bool(cursor.rowcount)
+
+    def _purge(self, conn: sqlite3.Connection, days: float) -> int:
+        cutoff = self._clock() - days * 86400
+        conn.execute("DELETE FROM events WHERE at < ?", (cutoff,))
+        conn.execute("DELETE FROM dead_letters WHERE at < ?", (cutoff,))
+        calls = conn.execute("DELETE FROM calls WHERE coalesce(ended, started) < ?", (cutoff,))
+        if calls.rowcount:
+            log.info("store.purged", calls=calls.rowcount, older_than_days=days)
+        return int(calls.rowcount)
+
+
+def _update_summary(conn: sqlite3.Connection, event: CallEvent) -> None:
+    """Keep the call's row in step with its events: every event makes sure the row exists."""
+    data = event.data
+    conn.execute(
+        "INSERT INTO calls (call_id, started, caller, dialed) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(call_id) DO UPDATE SET started = min(started, excluded.started),"
+        " caller = coalesce(caller, excluded.caller), dialed = coalesce(dialed, excluded.dialed)",
+        (event.call_id, event.at, event.caller, event.dialed),
+    )
+    extension = data.get("extension")
+    if event.action in ("transferred", "dialing", "bridged") and extension:
+        conn.execute(
+            "UPDATE calls SET callee = ? WHERE call_id = ?", (str(extension), event.call_id)
+        )
+    elif event.action == "call-ended":
+        duration = data.get("duration")
+        cause = data.get("cause")
+        conn.execute(
+            "UPDATE calls SET ended = ?, disposition = ?, cause = ?, duration = ?, ivr_path = ?,"
+            " callee = coalesce(?, callee) WHERE call_id = ?",
+            (
+                event.at,
+                str(data.get("disposition") or "unknown"),
+                cause if isinstance(cause, int) else None,
+                float(duration) if isinstance(duration, (int, float)) else None,
+                json.dumps([str(step) for step in data.get("ivr_path") or ()]),
+                data.get("callee"),
+                event.call_id,
+            ),
+        )
+
+
+def _filters(
+    since: float | None,
+    until: float | None,
+    caller: str | None,
+    extension: str | None,
+    disposition: str | None,
+) -> tuple[str, tuple[Any, ...]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    conditions: Iterable[tuple[Any, str, int]] = (
+        (since, "started >= ?", 1),
+        (until, "started < ?", 1),
+        (caller, "caller = ?", 1),
+        (extension, "(dialed = ? OR callee = ?)", 2),
+    )
+    for value, clause, count in conditions:
+        if value is not None:
+            clauses.append(clause)
+            params.extend([value] * count)
+    if disposition == "in-progress":
+        clauses.append("disposition IS NULL")
+    elif disposition is not None:
+        clauses.append("disposition = ?")
+        params.append(disposition)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _summary(row: Sequence[Any]) -> CallSummary:
+    call_id, started, ended, caller, dialed, callee, disposition, cause, duration, path = row
+    steps = tuple(json.loads(path)) if path else ()
+    return CallSummary(
+        call_id, started, ended, caller, dialed, callee, disposition, cause, duration, steps
+    )

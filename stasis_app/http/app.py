@@ -1,0 +1,99 @@
+"""``create_app``: the FastAPI application, built from the worker's live objects.
+
+Everything the routes touch is passed in (the registry, the bus, the call control, the status),
+so tests build the app around fakes and drive it through ``httpx.ASGITransport``.
+/health, /openapi.json and /docs need no token; everything else does. CORS is closed unless
+origins are given (``CTI_CORS_ORIGINS``, a comma list).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from stasis_app import __version__
+from stasis_app.calls.registry import LiveRegistry
+from stasis_app.events.bus import EventBus
+from stasis_app.http import errors
+from stasis_app.http.auth import no_unknown_query, require_token
+from stasis_app.http.routes import control_router, health_router, history_router, live_router
+from stasis_app.http.seams import CallControl, CallHistory, WorkerStatus
+from stasis_app.http.streams import sse_router, websocket_router
+
+DESCRIPTION = """Live channels, endpoints, call control and screen-pop events of the cti worker.
+
+Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, `/docs` and
+`/openapi.json`. Every error is `{"error": {"code", "message", "details"}}`. The live event stream
+is a WebSocket at `/events` (also accepts `?token=`) and Server-Sent Events at `/events/sse`.
+"""
+
+
+def cors_origins_from(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """``CTI_CORS_ORIGINS="https://a.example, https://b.example"`` -> the origins; empty: closed."""
+    raw = environ.get("CTI_CORS_ORIGINS", "")
+    return tuple(o.strip() for o in raw.split(",") if o.strip())
+
+
+def create_app(
+    *,
+    registry: LiveRegistry,
+    bus: EventBus,
+    control: CallControl,
+    status: WorkerStatus,
+    token: str,
+    history: CallHistory | None = None,
+    cors_origins: Sequence[str] = (),
+    now: Callable[[], float] = time.time,
+) -> FastAPI:
+    app = FastAPI(title="cti", version=__version__, description=DESCRIPTION)
+    strict = [Depends(no_unknown_query)]
+    auth = [Depends(require_token(token)), *strict]  # 401 before any word about the input
+    app.include_router(health_router(status, now), dependencies=strict)
+    app.include_router(live_router(registry), dependencies=auth)
+    app.include_router(control_router(registry, control), dependencies=auth)
+    app.include_router(history_router(history), dependencies=auth)
+    app.include_router(sse_router(bus), dependencies=auth)
+    app.include_router(websocket_router(bus, token))  # checks the token itself (?token=)
+    errors.install(app)
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, corrected: validation errors are 400 envelopes here, never 422."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        error_ref = {"$ref": "#/components/schemas/ErrorOut"}
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None or "400" not in responses:
+                    responses.setdefault(
+                        "400",
+                        {
+                            "description": "Invalid request (the message names the field)",
+                            "content": {"application/json": {"schema": error_ref}},
+                        },
+                    )
+        components = schema.get("components", {}).get("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+__all__ = ["cors_origins_from", "create_app"]

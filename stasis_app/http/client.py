@@ -1,0 +1,180 @@
+"""A small typed client of the REST API, used by the ``cti`` commands (synchronous, urllib).
+
+Answers are parsed into the API's own pydantic models, so the CLI and the server cannot drift
+apart silently. Failures are :class:`ApiClientError`: :class:`ApiUnreachable` when nothing listens
+(the worker is not running), :class:`ApiRejected` for an error envelope (401 included).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from stasis_app.errors import ConfigError, CtiError
+from stasis_app.http.models import (
+    BridgeList,
+    BridgeOut,
+    CallCreated,
+    ChannelList,
+    ChannelOut,
+    EndpointList,
+    EndpointOut,
+    HealthOut,
+)
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+DEFAULT_DATA_DIR = "/var/lib/cti"
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiClientError(CtiError):
+    """The REST API could not be used from the command line."""
+
+
+class ApiUnreachable(ApiClientError):
+    """Nothing answered at ``url``."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach the cti API at {url} ({reason}): is `cti run` running?")
+        self.url = url
+        self.reason = reason
+
+
+class ApiRejected(ApiClientError):
+    """The API answered with an error envelope; ``code`` is its stable error code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        hint = " (check CTI_API_TOKEN)" if status == 401 else ""
+        super().__init__(f"{status} {code}: {message}{hint}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def read_token(environ: Mapping[str, str]) -> str:
+    """CTI_API_TOKEN, else the lab's token file $CTI_DATA_DIR/api-token."""
+    token = environ.get("CTI_API_TOKEN", "").strip()
+    if token:
+        return token
+    path = Path(environ.get("CTI_DATA_DIR", DEFAULT_DATA_DIR)) / "api-token"
+    try:
+        token = path.read_text().strip()
+    except OSError:
+        token = ""
+    if not token:
+        raise ConfigError("CTI_API_TOKEN", f"is not set, and {path} does not exist or is empty")
+    return token
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    base_url: str
+    token: str
+    timeout: float = 10.0
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ApiClient:
+        url = environ.get("CTI_API_URL", DEFAULT_URL).rstrip("/")
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ConfigError("CTI_API_URL", f"must be an http(s) URL, got {url!r}")
+        return cls(url, read_token(environ))
+
+    # ------------------------------------------------------------------------------ calls
+    def health(self) -> HealthOut:
+        return self._get("/health", HealthOut)
+
+    def channels(self) -> list[ChannelOut]:
+        return self._get("/channels", ChannelList).channels
+
+    def bridges(self) -> list[BridgeOut]:
+        return self._get("/bridges", BridgeList).bridges
+
+    def endpoints(self) -> list[EndpointOut]:
+        return self._get("/endpoints", EndpointList).endpoints
+
+    def call(self, from_extension: str, to_extension: str) -> str:
+        body = {"from_extension": from_extension, "to_extension": to_extension}
+        raw = self._request("POST", "/calls", body)
+        return self._parse(raw, CallCreated).call_id
+
+    def hangup(self, channel_id: str) -> None:
+        self._request("POST", f"/channels/{_segment(channel_id)}/hangup")
+
+    def transfer(self, channel_id: str, extension: str) -> None:
+        self._request(
+            "POST", f"/channels/{_segment(channel_id)}/transfer", {"extension": extension}
+        )
+
+    def events(self, extension: str | None = None) -> Iterator[dict[str, Any]]:
+        """Screen pops from ``/events/sse`` as they happen, until the server ends the stream."""
+        query = f"?{urllib.parse.urlencode({'extension': extension})}" if extension else ""
+        request = self._build("GET", f"/events/sse{query}", None)
+        request.add_header("Accept", "text/event-stream")
+        with self._open(request, timeout=None) as response:
+            data: list[str] = []
+            for raw in response:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith("data:"):
+                    data.append(line[5:].lstrip(" "))
+                elif not line and data:
+                    yield json.loads("\n".join(data))
+                    data = []
+
+    # ------------------------------------------------------------------------------ plumbing
+    def _get(self, path: str, model: type[M]) -> M:
+        return self._parse(self._request("GET", path), model)
+
+    def _parse(self, raw: bytes, model: type[M]) -> M:
+        try:
+            return model.model_validate_json(raw)
+        except ValidationError as exc:
+            raise ApiClientError(f"unexpected answer from {self.base_url}: {exc}") from exc
+
+    def _build(
+        self, method: str, path: str, body: Mapping[str, Any] | None
+    ) -> urllib.request.Request:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)  # noqa: S310
+        request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        return request
+
+    def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> bytes:
+        with self._open(self._build(method, path, body), self.timeout) as response:
+            payload: bytes = response.read()
+            return payload
+
+    def _open(self, request: urllib.request.Request, timeout: float | None) -> Any:
+        try:
+            return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http(s) only)
+        except urllib.error.HTTPError as exc:
+            raise _rejected(exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiUnreachable(self.base_url, str(reason)) from None
+
+
+def _segment(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+def _rejected(exc: urllib.error.HTTPError) -> ApiRejected:
+    try:
+        error = json.loads(exc.read())["error"]
+        return ApiRejected(exc.code, str(error["code"]), str(error["message"]))
+    except (ValueError, KeyError, TypeError):
+        return ApiRejected(exc.code, f"http-{exc.code}", str(exc.reason))
+    finally:
+        exc.close()
+
+
+__all__ = ["ApiClient", "ApiClientError", "ApiRejected", "ApiUnreachable", "read_token"]

@@ -1,0 +1,176 @@
+"""Request and response schemas of the REST API (pydantic), and the input rules they enforce.
+
+Requests are strict: no type coercion (``1000`` is not the extension ``"1000"``), no unknown
+fields, every string bounded. Responses mirror the registry's frozen views field for field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+EXTENSION_PATTERN = r"^[0-9]{2,10}$"
+# ARI ids ("1732614000.123"), ours ("1732614000.123-leg1", "…-bridge") and UUIDs: no slashes.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+Extension = Annotated[
+    str,
+    StringConstraints(pattern=EXTENSION_PATTERN, min_length=2, max_length=10),
+    Field(description="An internal extension: 2 to 10 digits", examples=["2000"]),
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CallRequest(_Request):
+    """Click-to-dial: ring ``from_extension`` first; when it answers, call ``to_extension``."""
+
+    from_extension: Extension
+    to_extension: Extension
+
+
+class TransferRequest(_Request):
+    """Blind transfer of the channel's call to ``extension``."""
+
+    extension: Extension
+
+
+class CallCreated(_Response):
+    call_id: str
+
+
+class ChannelOut(_Response):
+    id: str
+    name: str
+    state: str = Field(description="Asterisk's channel state: Down, Ring, Ringing, Up, Busy ...")
+    caller_number: str
+    caller_name: str
+    connected_number: str
+    connected_name: str
+    dialed: str = Field(description="The extension this channel was dialed at")
+    call_id: str = Field(description="The call this channel belongs to")
+    bridge_id: str | None
+    created: datetime
+    answered: datetime | None
+    duration: float = Field(ge=0, description="Seconds since the channel was created")
+    menu: str | None = Field(description="The IVR menu the caller is in, if any")
+
+
+class ChannelList(_Response):
+    channels: list[ChannelOut]
+
+
+class BridgeOut(_Response):
+    id: str
+    name: str
+    bridge_type: str
+    technology: str
+    channels: list[str]
+    created: datetime | None
+
+
+class BridgeList(_Response):
+    bridges: list[BridgeOut]
+
+
+class ContactOut(_Response):
+    uri: str
+    status: str = Field(description="Reachable, Unreachable, Unknown or NonQualified")
+    rtt_ms: float | None = Field(description="Last qualify round trip, milliseconds")
+
+
+class EndpointOut(_Response):
+    id: str = Field(examples=["PJSIP/2000"])
+    technology: str
+    resource: str
+    state: str = Field(description="online (registered), offline or unknown")
+    channel_ids: list[str]
+    contacts: list[ContactOut]
+
+
+class EndpointList(_Response):
+    endpoints: list[EndpointOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"] = Field(description="degraded while ARI is disconnected")
+    ari_connected: bool
+    reconnects: int = Field(ge=0)
+    asterisk_version: str | None
+    asterisk_started: datetime | None
+    asterisk_uptime: float | None = Field(description="Seconds since Asterisk started")
+    version: str = Field(description="The worker's version")
+
+
+class CallSummaryOut(_Response):
+    call_id: str
+    started: float
+    ended: float | None
+    caller: str | None
+    dialed: str | None
+    callee: str | None
+    disposition: str | None = Field(description="None while the call is in progress")
+    cause: int | None
+    duration: float | None
+    ivr_path: list[str]
+
+
+class CallList(BaseModel):
+    calls: list[CallSummaryOut]
+
+
+class TimelineEventOut(_Response):
+    event_id: str
+    at: float
+    action: str
+    state: str
+    doc: dict[str, Any]
+
+
+class CallDetailOut(BaseModel):
+    summary: CallSummaryOut
+    events: list[TimelineEventOut]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["channel-not-found"])
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer has this shape; ``code`` is stable, ``message`` is for people."""
+
+    error: ErrorBody
+
+
+__all__ = [
+    "EXTENSION_PATTERN",
+    "ID_PATTERN",
+    "BridgeList",
+    "BridgeOut",
+    "CallCreated",
+    "CallDetailOut",
+    "CallList",
+    "CallRequest",
+    "CallSummaryOut",
+    "ChannelList",
+    "ChannelOut",
+    "ContactOut",
+    "EndpointList",
+    "EndpointOut",
+    "ErrorBody",
+    "ErrorOut",
+    "Extension",
+    "HealthOut",
+    "TimelineEventOut",
+    "TransferRequest",
+]

@@ -1,0 +1,182 @@
+"""The REST routes: health, live channels/bridges/endpoints, call control, call history.
+
+Reads come from the registry's snapshots (no ARI request per HTTP request); writes go through the
+worker's :class:`~stasis_app.http.seams.CallControl`. An id the registry does not know is a 404
+before the worker is bothered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response, status
+
+from stasis_app.calls.registry import LiveRegistry
+from stasis_app.errors import ChannelNotFound, HistoryUnavailable, InvalidRequest
+from stasis_app.http.models import (
+    EXTENSION_PATTERN,
+    ID_PATTERN,
+    BridgeList,
+    BridgeOut,
+    CallCreated,
+    CallDetailOut,
+    CallList,
+    CallRequest,
+    CallSummaryOut,
+    ChannelList,
+    ChannelOut,
+    EndpointList,
+    EndpointOut,
+    ErrorOut,
+    HealthOut,
+    TimelineEventOut,
+    TransferRequest,
+)
+from stasis_app.http.seams import CallControl, CallHistory, WorkerStatus
+
+ChannelIdPath = Annotated[
+    str,
+    Path(
+        pattern=ID_PATTERN,
+        max_length=128,
+        description="An ARI channel id, e.g. 1732614000.123 or 1732614000.123-leg1",
+    ),
+]
+Err = {"model": ErrorOut}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {400: Err, 401: Err}
+
+
+def health_router(status_of: WorkerStatus, now: Callable[[], float]) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health", response_model=HealthOut, responses={400: Err})
+    async def health() -> HealthOut:
+        """Whether the worker is connected to Asterisk. Needs no token (for load balancers)."""
+        started = status_of.asterisk_started
+        uptime = round(max(0.0, now() - started.timestamp()), 3) if started else None
+        return HealthOut(
+            status="ok" if status_of.ari_connected else "degraded",
+            ari_connected=status_of.ari_connected,
+            reconnects=status_of.reconnects,
+            asterisk_version=status_of.asterisk_version,
+            asterisk_started=started,
+            asterisk_uptime=uptime,
+            version=status_of.version,
+        )
+
+    return router
+
+
+def live_router(registry: LiveRegistry) -> APIRouter:
+    router = APIRouter(tags=["live"], responses=AUTH_ERRORS)
+
+    @router.get("/channels", response_model=ChannelList)
+    async def list_channels() -> ChannelList:
+        """Every live channel of our app, oldest first."""
+        return ChannelList(channels=[ChannelOut.model_validate(c) for c in registry.channels()])
+
+    @router.get("/channels/{channel_id}", response_model=ChannelOut, responses={404: Err})
+    async def get_channel(channel_id: ChannelIdPath) -> ChannelOut:
+        view = registry.channel(channel_id)
+        if view is None:
+            raise ChannelNotFound(channel_id)
+        return ChannelOut.model_validate(view)
+
+    @router.get("/bridges", response_model=BridgeList)
+    async def list_bridges() -> BridgeList:
+        return BridgeList(bridges=[BridgeOut.model_validate(b) for b in registry.bridges()])
+
+    @router.get("/endpoints", response_model=EndpointList)
+    async def list_endpoints() -> EndpointList:
+        """Every PJSIP endpoint with its registration state and contacts."""
+        return EndpointList(endpoints=[EndpointOut.model_validate(e) for e in registry.endpoints()])
+
+    return router
+
+
+def control_router(registry: LiveRegistry, control: CallControl) -> APIRouter:
+    router = APIRouter(tags=["call control"], responses=AUTH_ERRORS)
+
+    def known(channel_id: str) -> None:
+        if registry.channel(channel_id) is None:
+            raise ChannelNotFound(channel_id)
+
+    @router.post(
+        "/calls",
+        response_model=CallCreated,
+        status_code=status.HTTP_201_CREATED,
+        responses={404: Err, 409: Err},
+    )
+    async def click_to_dial(request: Annotated[CallRequest, Body()]) -> CallCreated:
+        """Click-to-dial: ring ``from_extension``; when it answers, connect it to
+        ``to_extension``. 404 for an unknown extension, 409 when one is not registered."""
+        if request.from_extension == request.to_extension:
+            raise InvalidRequest("body.to_extension", "must differ from from_extension")
+        call_id = await control.click_to_dial(request.from_extension, request.to_extension)
+        return CallCreated(call_id=call_id)
+
+    @router.post(
+        "/channels/{channel_id}/hangup",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses={404: Err},
+    )
+    async def hangup(channel_id: ChannelIdPath) -> Response:
+        """Hang up a live channel; the rest of its call ends as usual."""
+        known(channel_id)
+        await control.hangup(channel_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.post(
+        "/channels/{channel_id}/transfer",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses={404: Err, 409: Err},
+    )
+    async def transfer(
+        channel_id: ChannelIdPath, request: Annotated[TransferRequest, Body()]
+    ) -> Response:
+        """Blind-transfer the channel's call to an extension."""
+        known(channel_id)
+        await control.transfer(channel_id, request.extension)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return router
+
+
+def history_router(history: CallHistory | None) -> APIRouter:
+    router = APIRouter(tags=["call history"], responses={**AUTH_ERRORS, 503: Err})
+
+    def store() -> CallHistory:
+        if history is None:
+            raise HistoryUnavailable()
+        return history
+
+    @router.get("/calls", response_model=CallList)
+    async def list_calls(
+        extension: Annotated[str | None, Query(pattern=EXTENSION_PATTERN)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> CallList:
+        """Recorded calls, newest first (503 when the worker keeps no history)."""
+        calls = await asyncio.to_thread(
+            store().list_calls, extension=extension, limit=limit, offset=offset
+        )
+        return CallList(calls=[CallSummaryOut.model_validate(c.to_dict()) for c in calls])
+
+    @router.get("/calls/{call_id}", response_model=CallDetailOut, responses={404: Err})
+    async def get_call(
+        call_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=128)],
+    ) -> CallDetailOut:
+        detail = await asyncio.to_thread(store().get_call, call_id)
+        return CallDetailOut(
+            summary=CallSummaryOut.model_validate(detail.summary.to_dict()),
+            events=[TimelineEventOut.model_validate(e) for e in detail.events],
+        )
+
+    return router
+
+
+__all__ = ["control_router", "health_router", "history_router", "live_router"]

@@ -1,0 +1,67 @@
+"""What the REST API needs from the worker, as Protocols, so routes are testable without Asterisk.
+
+The worker implements :class:`CallControl` (it owns the ARI client and the calls) and
+:class:`WorkerStatus`; the call store implements :class:`CallHistory`. Errors a client can act on
+are raised as :class:`~stasis_app.errors.ApiError` subclasses; :class:`~stasis_app.errors.AriError`
+means Asterisk failed us and becomes a 502/503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from stasis_app.events.store import CallDetail, CallSummary
+
+
+class CallControl(Protocol):
+    async def click_to_dial(self, from_extension: str, to_extension: str) -> str:
+        """Ring ``from_extension``; when it answers, connect it to ``to_extension``.
+
+        Returns the new call's id. Raises ExtensionNotFound / ExtensionUnavailable.
+        """
+
+    async def hangup(self, channel_id: str) -> None:
+        """Hang the channel up (its call ends as usual). Raises ChannelNotFound."""
+
+    async def transfer(self, channel_id: str, extension: str) -> None:
+        """Blind-transfer the channel's call to ``extension``.
+
+        Raises ChannelNotFound / ExtensionNotFound / ExtensionUnavailable.
+        """
+
+
+class WorkerStatus(Protocol):
+    @property
+    def ari_connected(self) -> bool: ...
+    @property
+    def reconnects(self) -> int: ...
+    @property
+    def asterisk_version(self) -> str | None: ...
+    @property
+    def asterisk_started(self) -> datetime | None: ...
+    @property
+    def version(self) -> str: ...
+
+
+class CallHistory(Protocol):
+    """The call store's read side (blocking: the API calls it through ``asyncio.to_thread``)."""
+
+    def list_calls(
+        self,
+        *,
+        caller: str | None = None,
+        extension: str | None = None,
+        disposition: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Sequence[CallSummary]: ...
+
+    def get_call(self, call_id: str) -> CallDetail:
+        """Raises :class:`~stasis_app.errors.CallNotFound`."""
+        ...
+
+
+__all__ = ["CallControl", "CallHistory", "WorkerStatus"]

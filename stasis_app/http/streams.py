@@ -1,0 +1,110 @@
+"""The live screen-pop stream: ``/events`` (WebSocket) and ``/events/sse`` (Server-Sent Events).
+
+Both carry the :class:`~stasis_app.events.bus.EventBus` screen pops as JSON objects (``type`` is
+``ringing``, ``answered``, ``transferred``, ``ended`` or ``overflow``), optionally filtered by
+``?extension=``. A WebSocket cannot carry an ``Authorization`` header from a browser, so it also
+accepts ``?token=`` (see :mod:`stasis_app.http.auth` for the trade-off). Both end when the bus
+closes at shutdown, so the server can stop without waiting for clients to leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterable
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.websockets import WebSocketDisconnect
+
+from stasis_app.events.bus import EventBus, Subscription
+from stasis_app.http.auth import bearer_from_header, token_matches
+from stasis_app.http.errors import error_response
+from stasis_app.http.models import EXTENSION_PATTERN
+from stasis_app.http.routes import AUTH_ERRORS
+
+ExtensionFilter = Annotated[
+    str | None,
+    Query(pattern=EXTENSION_PATTERN, description="Only calls this extension took part in"),
+]
+GOING_AWAY = 1001
+POLICY_VIOLATION = 1008
+
+
+def sse_router(bus: EventBus) -> APIRouter:
+    router = APIRouter(tags=["events"], responses=AUTH_ERRORS)
+
+    @router.get("/events/sse", response_class=EventSourceResponse)
+    async def events_sse(extension: ExtensionFilter = None) -> AsyncIterable[ServerSentEvent]:
+        """Screen pops as Server-Sent Events (``data:`` is one JSON object per event)."""
+        async with bus.subscribe(extension) as subscription:
+            async for item in subscription:
+                yield ServerSentEvent(data=item, id=item.get("event_id"))
+
+    return router
+
+
+def websocket_router(bus: EventBus, token: str) -> APIRouter:
+    router = APIRouter()
+
+    @router.websocket("/events")
+    async def events_ws(websocket: WebSocket) -> None:
+        presented = bearer_from_header(websocket.headers.get("authorization"))
+        if not token_matches(presented or websocket.query_params.get("token"), token):
+            await _deny(websocket, 401, "unauthorized", "missing or wrong token")
+            return
+        extension = websocket.query_params.get("extension")
+        if extension is not None and not re.fullmatch(EXTENSION_PATTERN, extension):
+            await _deny(websocket, 400, "invalid-request", "query.extension: must be 2-10 digits")
+            return
+        # Subscribed before accepting, so nothing emitted after the handshake can be missed.
+        async with bus.subscribe(extension) as subscription:
+            await websocket.accept()
+            await _pump(websocket, subscription)
+
+    return router
+
+
+async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> None:
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(
+            error_response(status, code, message, headers=_auth_header(status))
+        )
+    else:  # the server cannot answer the handshake with HTTP: refuse it
+        await websocket.close(code=POLICY_VIOLATION, reason=code)
+
+
+def _auth_header(status: int) -> dict[str, str] | None:
+    return {"WWW-Authenticate": "Bearer"} if status == 401 else None
+
+
+async def _pump(websocket: WebSocket, subscription: Subscription) -> None:
+    """Forward screen pops until the client leaves or the bus closes."""
+
+    async def forward() -> None:
+        async for item in subscription:
+            await websocket.send_json(item)
+
+    async def until_client_leaves() -> None:
+        # Clients do not send anything we act on; reading is how a disconnect is noticed.
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    sender = asyncio.create_task(forward())
+    watcher = asyncio.create_task(until_client_leaves())
+    try:
+        done, _ = await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sender, watcher):
+            task.cancel()
+        for task in (sender, watcher):
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+    if sender in done:  # the bus closed (shutdown): say so instead of just dropping
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=GOING_AWAY, reason="server shutting down")
+
+
+__all__ = ["sse_router", "websocket_router"]

@@ -1,0 +1,152 @@
+"""Specification of the live event bus: call events in, screen pops out, never blocking."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from stasis_app.events.bus import EventBus, ScreenPop, Subscription
+from tests.unit.test_http_support import call_event
+
+
+async def take_all(subscription: Subscription) -> list[ScreenPop]:
+    items: list[ScreenPop] = []
+    while True:
+        try:
+            items.append(await asyncio.wait_for(anext(subscription), 0.01))
+        except (TimeoutError, StopAsyncIteration):
+            return items
+
+
+def a_call(bus: EventBus, call_id: str = "c1", callee: str = "2000") -> None:
+    bus.emit(call_event("call-started", call_id, caller_name="Alice", dialed="2000"))
+    bus.emit(call_event("dialing", call_id, extension=callee, leg=f"{call_id}-leg1"))
+    bus.emit(call_event("answered", call_id))
+    bus.emit(call_event("bridged", call_id, extension=callee, bridge=f"{call_id}-bridge"))
+    bus.emit(call_event("call-ended", call_id, disposition="answered", cause=16, duration=12.5))
+
+
+@pytest.mark.asyncio
+async def test_a_call_becomes_ringing_answered_ended() -> None:
+    """A dialed call gives ringing (with caller id), one answered, and ended."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    a_call(bus)
+    pops = await take_all(sub)
+    assert [p["type"] for p in pops] == ["ringing", "answered", "ended"]
+    ringing = pops[0]
+    assert (ringing["extension"], ringing["caller_number"], ringing["caller_name"]) == (
+        "2000",
+        "1000",
+        "Alice",
+    )
+    assert pops[1]["answered_by"] == "extension"
+    assert (pops[2]["disposition"], pops[2]["duration"]) == ("answered", 12.5)
+
+
+@pytest.mark.asyncio
+async def test_system_answer_before_dialing_is_a_screen_pop() -> None:
+    """The IVR answering a call is an answered pop by the system."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    bus.emit(call_event("answered"))
+    [pop] = await take_all(sub)
+    assert (pop["type"], pop["answered_by"]) == ("answered", "system")
+
+
+@pytest.mark.asyncio
+async def test_answer_to_play_a_failure_prompt_is_not_a_screen_pop() -> None:
+    """After a failed dial, answering the caller only plays "unavailable": nobody answered."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    bus.emit(call_event("dialing", extension="2000"))
+    bus.emit(call_event("dial-failed", extension="2000", reason="busy"))
+    bus.emit(call_event("answered"))
+    assert [p["type"] for p in await take_all(sub)] == ["ringing"]
+
+
+@pytest.mark.asyncio
+async def test_transfer_is_a_screen_pop() -> None:
+    """An IVR transfer reaches screens with its target extension."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    bus.emit(call_event("transferred", extension="2001", by="ivr"))
+    [pop] = await take_all(sub)
+    assert (pop["type"], pop["extension"], pop["by"]) == ("transferred", "2001", "ivr")
+
+
+@pytest.mark.asyncio
+async def test_other_actions_are_not_screen_pops() -> None:
+    """Digits, menus and the like are for the call record, not for screens."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    bus.emit(call_event("digit", digit="1"))
+    bus.emit(call_event("menu-entered", menu="main"))
+    assert await take_all(sub) == []
+
+
+@pytest.mark.asyncio
+async def test_extension_filter_keeps_calls_that_extension_took_part_in() -> None:
+    """A subscriber for 2001 sees the call rung at 2001 (even its end) and not others."""
+    bus = EventBus()
+    mine, other = bus.subscribe("2001"), bus.subscribe("3000")
+    bus.emit(call_event("dialing", "c1", extension="2001"))
+    bus.emit(call_event("call-ended", "c1", disposition="no-answer", cause=19, duration=3.0))
+    assert [p["type"] for p in await take_all(mine)] == ["ringing", "ended"]
+    assert await take_all(other) == []
+
+
+@pytest.mark.asyncio
+async def test_extension_filter_matches_the_caller() -> None:
+    """The caller's extension is a party to its calls."""
+    bus = EventBus()
+    sub = bus.subscribe("1000")
+    bus.emit(call_event("dialing", extension="2000"))
+    assert len(await take_all(sub)) == 1
+
+
+@pytest.mark.asyncio
+async def test_slow_subscriber_loses_the_oldest_and_is_told() -> None:
+    """A full queue drops its oldest events; the reader first gets an overflow count."""
+    bus = EventBus(queue_size=2)
+    sub = bus.subscribe()
+    for n in range(5):
+        bus.emit(call_event("transferred", f"c{n}", extension="2000", by="ivr"))
+    pops = await take_all(sub)
+    assert pops[0] == {"type": "overflow", "dropped": 3}
+    assert [p["call_id"] for p in pops[1:]] == ["c3", "c4"]
+
+
+@pytest.mark.asyncio
+async def test_closing_the_bus_ends_every_subscription() -> None:
+    """At shutdown, open streams finish instead of waiting forever."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    reader = asyncio.create_task(take_all_until_end(sub))
+    await asyncio.sleep(0)
+    bus.close()
+    assert await asyncio.wait_for(reader, 1) == []
+    assert bus.subscribers == 0
+
+
+async def take_all_until_end(sub: Subscription) -> list[ScreenPop]:
+    return [item async for item in sub]
+
+
+@pytest.mark.asyncio
+async def test_unsubscribed_reader_gets_nothing_more() -> None:
+    """After unsubscribe, emit no longer reaches the subscription."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    bus.unsubscribe(sub)
+    bus.emit(call_event("dialing", extension="2000"))
+    assert await take_all(sub) == []
+    assert bus.subscribers == 0
+
+
+def test_emit_without_a_loop_or_subscribers_does_not_fail() -> None:
+    """emit is synchronous and safe with nobody listening."""
+    bus = EventBus()
+    bus.emit(call_event("dialing", extension="2000"))
+    assert bus.subscribers == 0

@@ -1,0 +1,242 @@
+"""CallEvent -> ECS document: one test per action kind, and every field is in the template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stasis_app.events import CallEvent
+from stasis_app.events.ecs import ECS_VERSION, timestamp, to_ecs
+from stasis_app.events.setup import index_template
+
+AT = 1_700_000_000.123456  # 2023-11-14T22:13:20.123Z
+
+
+def _event(action: str, data: dict[str, Any] | None = None, /, **fields: Any) -> CallEvent:
+    return CallEvent(
+        "1700000000.42",
+        action,
+        {**(data or {}), **fields},
+        caller="1000",
+        dialed="500",
+        at=AT,
+        event_id=f"id-{action}",
+    )
+
+
+# (action, data) pairs exactly as stasis_app/calls/call.py emits them.
+EMITTED: list[tuple[str, dict[str, Any]]] = [
+    (
+        "call-started",
+        {
+            "caller": "1000",
+            "caller_name": "Alice",
+            "dialed": "500",
+            "channel": "PJSIP/1000-00000001",
+        },
+    ),
+    ("answered", {}),
+    ("adopted", {"stage": "bridged"}),
+    ("echo-started", {}),
+    ("menu-entered", {"menu": "main"}),
+    ("digit", {"digit": "2", "menu": "main"}),
+    ("digits-collected", {"menu": "main", "digits": "2"}),
+    ("option-chosen", {"menu": "main", "digits": "2", "action": "transfer to 2000"}),
+    ("invalid-input", {"menu": "main", "digits": "9", "retry": 1}),
+    ("input-timeout", {"menu": "main", "retry": 2}),
+    ("retries-exhausted", {"menu": "main"}),
+    ("transferred", {"extension": "2000", "by": "ivr"}),
+    ("dialing", {"extension": "2000", "leg": "1700000000.42-leg1"}),
+    ("dial-failed", {"extension": "2000", "reason": "busy"}),
+    ("bridged", {"extension": "2000", "bridge": "1700000000.42-bridge"}),
+    ("caller-hangup", {"cause": 16}),
+    ("callee-hangup", {"cause": None}),
+    (
+        "call-ended",
+        {
+            "disposition": "answered",
+            "cause": 16,
+            "duration": 12.5,
+            "ivr_path": ["main", "sales"],
+            "callee": "2000",
+        },
+    ),
+]
+
+
+def _leaves(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict) and f"{prefix}{key}" != "cti.extra":
+            out |= _leaves(value, f"{prefix}{key}.")
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def _mapping(spec: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, field in spec.get("properties", {}).items():
+        if "type" in field:
+            out[prefix + name] = field["type"]
+        out |= _mapping(field, f"{prefix}{name}.")
+    return out
+
+
+MAPPING = _mapping(index_template()["template"]["mappings"])
+FITS = {
+    "keyword": (str,),
+    "date": (str,),
+    "long": (int,),
+    "float": (float, int),
+    "object": (dict,),
+}
+
+
+def test_timestamp_is_iso_utc_with_milliseconds() -> None:
+    """@timestamp is what Elasticsearch's date type parses without a format."""
+    assert timestamp(AT) == "2023-11-14T22:13:20.123Z"
+    assert timestamp(0) == "1970-01-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize(("action", "data"), EMITTED, ids=[a for a, _ in EMITTED])
+def test_every_action_has_the_common_ecs_fields(action: str, data: dict[str, Any]) -> None:
+    """Each document carries @timestamp, ecs.version, event.* and the call's parties."""
+    doc = to_ecs(_event(action, data))
+    assert doc["@timestamp"] == "2023-11-14T22:13:20.123Z"
+    assert doc["ecs"] == {"version": ECS_VERSION}
+    assert doc["event"]["kind"] == "event"
+    assert doc["event"]["category"] == ["network"]
+    assert doc["event"]["action"] == action
+    assert doc["event"]["id"] == f"id-{action}"
+    assert doc["cti"]["call_id"] == "1700000000.42"
+    assert doc["source"]["user"] == {
+        "id": "1000",
+        "name": "1000",
+        **({"full_name": "Alice"} if action == "call-started" else {}),
+    }
+    assert doc["destination"]["user"]["id"] in ("500", "2000")
+
+
+@pytest.mark.parametrize(("action", "data"), EMITTED, ids=[a for a, _ in EMITTED])
+def test_every_field_is_mapped_with_a_fitting_type(action: str, data: dict[str, Any]) -> None:
+    """No field relies on dynamic mapping, and each value fits its mapped type."""
+    for name, value in _leaves(to_ecs(_event(action, data))).items():
+        assert name in MAPPING, name
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            assert isinstance(item, FITS[MAPPING[name]]), (name, item)
+
+
+@pytest.mark.parametrize(
+    ("action", "types"),
+    [
+        ("call-started", ["start", "connection"]),
+        ("call-ended", ["end", "connection"]),
+        ("bridged", ["connection"]),
+        ("digit", ["info"]),
+        ("menu-entered", ["info"]),
+    ],
+)
+def test_event_type_per_action(action: str, types: list[str]) -> None:
+    """Start and end of a call are ECS start/end; connection changes are 'connection'."""
+    assert to_ecs(_event(action))["event"]["type"] == types
+
+
+def test_call_started_records_the_channel_and_caller_name() -> None:
+    doc = to_ecs(_event(*EMITTED[0]))
+    assert doc["asterisk"]["channel"] == "PJSIP/1000-00000001"
+    assert doc["cti"]["dialed"] == "500"
+    assert "outcome" not in doc["event"]
+
+
+def test_ivr_events_carry_menu_digits_and_retry() -> None:
+    assert to_ecs(_event("menu-entered", menu="main"))["cti"]["menu"] == "main"
+    digit = to_ecs(_event("digit", digit="#", menu="main"))["cti"]
+    assert (digit["digit"], digit["menu"]) == ("#", "main")
+    invalid = to_ecs(_event("invalid-input", menu="main", digits="9", retry=1))["cti"]
+    assert (invalid["digits"], invalid["retry"]) == ("9", 1)
+    assert to_ecs(_event("input-timeout", menu="m", retry=2))["cti"]["retry"] == 2
+    assert to_ecs(_event("retries-exhausted", menu="m"))["cti"]["menu"] == "m"
+
+
+def test_option_chosen_keeps_the_options_meaning() -> None:
+    """The human-readable option ('transfer to 2000') is what the IVR-options chart counts."""
+    doc = to_ecs(
+        _event("option-chosen", {"menu": "main", "digits": "2", "action": "transfer to 2000"})
+    )
+    assert doc["cti"]["option"] == "transfer to 2000"
+    assert doc["cti"]["digits"] == "2"
+    assert "extra" not in doc["cti"]
+
+
+def test_transfer_dial_and_bridge_name_the_extension() -> None:
+    transferred = to_ecs(_event("transferred", extension="2000", by="ivr"))
+    assert transferred["cti"]["extension"] == "2000"
+    assert transferred["cti"]["transfer_by"] == "ivr"
+    assert transferred["destination"]["user"]["id"] == "2000"
+    dialing = to_ecs(_event("dialing", extension="2000", leg="x-leg1"))
+    assert dialing["asterisk"]["leg_channel_id"] == "x-leg1"
+    bridged = to_ecs(_event("bridged", extension="2000", bridge="x-bridge"))
+    assert bridged["asterisk"]["bridge_id"] == "x-bridge"
+    assert bridged["event"]["outcome"] == "success"
+    failed = to_ecs(_event("dial-failed", extension="2000", reason="busy"))
+    assert (failed["cti"]["reason"], failed["event"]["outcome"]) == ("busy", "failure")
+
+
+def test_hangups_carry_the_q850_cause_and_its_name() -> None:
+    doc = to_ecs(_event("caller-hangup", cause=17))
+    assert doc["asterisk"] == {"hangup_cause": 17, "hangup_cause_name": "USER_BUSY"}
+    assert doc["event"]["type"] == ["end"]
+    assert "asterisk" not in to_ecs(_event("callee-hangup", cause=None))
+    assert to_ecs(_event("caller-hangup", cause=99))["asterisk"]["hangup_cause_name"] == "CAUSE_99"
+
+
+def test_call_ended_has_duration_in_ns_outcome_and_path() -> None:
+    """event.duration is ECS nanoseconds; cti.duration is seconds for charts."""
+    doc = to_ecs(_event(*EMITTED[-1]))
+    assert doc["event"]["duration"] == 12_500_000_000
+    assert doc["event"]["outcome"] == "success"
+    assert doc["event"]["start"] == "2023-11-14T22:13:07.623Z"
+    assert doc["event"]["end"] == doc["@timestamp"]
+    assert doc["cti"]["duration"] == 12.5
+    assert doc["cti"]["disposition"] == "answered"
+    assert doc["cti"]["ivr_path"] == ["main", "sales"]
+    assert doc["cti"]["ivr_depth"] == 2
+    assert doc["cti"]["extension"] == "2000"
+    assert doc["asterisk"]["hangup_cause_name"] == "NORMAL_CLEARING"
+
+
+@pytest.mark.parametrize(
+    ("disposition", "outcome"),
+    [
+        ("answered", "success"),
+        ("echo", "success"),
+        ("busy", "failure"),
+        ("abandoned", "failure"),
+        ("no-answer", "failure"),
+        ("worker-stopped", "failure"),
+    ],
+)
+def test_call_ended_outcome_by_disposition(disposition: str, outcome: str) -> None:
+    doc = to_ecs(_event("call-ended", disposition=disposition, duration=1.0, ivr_path=[]))
+    assert doc["event"]["outcome"] == outcome
+
+
+def test_a_call_that_never_left_the_ivr_is_counted_on_its_dialed_extension() -> None:
+    doc = to_ecs(_event("call-ended", disposition="ivr-hangup", duration=3, ivr_path=["main"]))
+    assert doc["cti"]["extension"] == "500"
+
+
+def test_unknown_data_goes_to_the_unindexed_extra_object() -> None:
+    """A new action's fields are kept (in _source) without risking a mapping conflict."""
+    doc = to_ecs(_event("hold", music=("a", "b"), level=3))
+    assert doc["cti"]["extra"] == {"music": ["a", "b"], "level": 3}
+    assert doc["event"]["type"] == ["info"]
+
+
+def test_mapping_is_deterministic() -> None:
+    """The same event always gives the same document (a resend is byte-identical)."""
+    event = _event(*EMITTED[-1])
+    assert to_ecs(event) == to_ecs(event)

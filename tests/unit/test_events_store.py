@@ -1,0 +1,245 @@
+"""CallStore: the embedded call history (SQLite WAL, one writer thread) and the sink's outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stasis_app.errors import CallNotFound
+from stasis_app.events import CallEvent
+from stasis_app.events.store import CallStore
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CallStore]:
+    store = CallStore(tmp_path / "data" / "calls.sqlite3", retention_days=0)
+    yield store
+    store.close()
+
+
+def _ev(
+    call: str, action: str, at: float, data: dict[str, Any] | None = None, **kw: Any
+) -> CallEvent:
+    caller = kw.pop("caller", "1000")
+    dialed = kw.pop("dialed", "500")
+    return CallEvent(call, action, data or {}, caller=caller, dialed=dialed, at=at, **kw)
+
+
+def _record_call(store: CallStore, call: str, at: float, **kw: Any) -> None:
+    """A whole IVR call transferred to 2000 and answered."""
+    disposition = kw.pop("disposition", "answered")
+    store.emit(_ev(call, "call-started", at, {"caller": "1000", "channel": "PJSIP/1000-1"}, **kw))
+    store.emit(_ev(call, "menu-entered", at + 1, {"menu": "main"}, **kw))
+    store.emit(_ev(call, "digit", at + 2, {"digit": "2", "menu": "main"}, **kw))
+    store.emit(_ev(call, "transferred", at + 3, {"extension": "2000", "by": "ivr"}, **kw))
+    store.emit(_ev(call, "bridged", at + 4, {"extension": "2000", "bridge": "b"}, **kw))
+    ended = {"disposition": disposition, "cause": 16, "duration": 10.0, "ivr_path": ["main"],
+             "callee": "2000"}  # fmt: skip
+    store.emit(_ev(call, "call-ended", at + 10, ended, **kw))
+
+
+def test_the_file_is_in_wal_mode(store: CallStore) -> None:
+    """WAL lets the REST API and the CLI read while the worker writes."""
+    conn = sqlite3.connect(store.path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+
+
+def test_emit_only_queues_even_while_the_writer_is_stuck(store: CallStore) -> None:
+    """emit() returns at once and never writes on the caller's thread."""
+    release = threading.Event()
+    store._submit(lambda _conn: release.wait(5))  # occupy the writer thread
+    started = time.perf_counter()
+    for n in range(1000):
+        store.emit(_ev(f"c{n}", "call-started", T0))
+    elapsed = time.perf_counter() - started
+    assert store.flush(timeout=0.05) is False  # nothing could be written yet
+    release.set()
+    assert store.flush(timeout=10)
+    assert elapsed < 0.5
+    assert store.count_calls() == 1000
+
+
+def test_a_call_summary_follows_its_events(store: CallStore) -> None:
+    """call-started creates the row, bridged names the callee, call-ended completes it."""
+    store.emit(_ev("c1", "call-started", T0, {"caller": "1000"}))
+    assert store.flush()
+    (live,) = store.list_calls()
+    assert (live.caller, live.dialed, live.disposition, live.ended) == ("1000", "500", None, None)
+    _record_call(store, "c1", T0)
+    assert store.flush()
+    summary = store.get_call("c1").summary
+    assert summary.started == T0
+    assert summary.ended == T0 + 10
+    assert (summary.callee, summary.disposition, summary.cause) == ("2000", "answered", 16)
+    assert summary.duration == 10.0
+    assert summary.ivr_path == ("main",)
+    assert summary.to_dict()["ivr_path"] == ["main"]
+
+
+def test_get_call_returns_the_ordered_timeline_with_ecs_documents(store: CallStore) -> None:
+    _record_call(store, "c1", T0)
+    assert store.flush()
+    detail = store.get_call("c1")
+    assert [e.action for e in detail.events] == [
+        "call-started", "menu-entered", "digit", "transferred", "bridged", "call-ended",
+    ]  # fmt: skip
+    assert all(e.state == "pending" for e in detail.events)
+    assert detail.events[2].doc["cti"]["digit"] == "2"
+    assert detail.events[-1].doc["event"]["duration"] == 10_000_000_000
+
+
+def test_an_unknown_call_raises_call_not_found(store: CallStore) -> None:
+    with pytest.raises(CallNotFound) as caught:
+        store.get_call("nope")
+    assert caught.value.call_id == "nope"
+
+
+def test_the_same_event_twice_is_recorded_once(store: CallStore) -> None:
+    """Event ids are the primary key: a duplicate emit changes nothing."""
+    event = _ev("c1", "call-started", T0, event_id="e1")
+    store.emit(event)
+    store.emit(event)
+    assert store.flush()
+    assert len(store.get_call("c1").events) == 1
+
+
+def test_list_filters_and_pages(store: CallStore) -> None:
+    """Filters: time range, caller, extension (dialed or callee), disposition; newest first."""
+    _record_call(store, "a", T0, caller="1000", dialed="500")
+    _record_call(store, "b", T0 + 100, caller="1001", dialed="2000", disposition="busy")
+    _record_call(store, "c", T0 + 200, caller="1000", dialed="7777", disposition="echo")
+    store.emit(_ev("d", "call-started", T0 + 300, caller="1002", dialed="500"))
+    assert store.flush()
+
+    def ids(**filters: Any) -> list[str]:
+        return [c.call_id for c in store.list_calls(**filters)]
+
+    assert ids() == ["d", "c", "b", "a"]
+    assert ids(since=T0 + 100) == ["d", "c", "b"]
+    assert ids(until=T0 + 100) == ["a"]
+    assert ids(caller="1000") == ["c", "a"]
+    assert ids(extension="2000") == ["c", "b", "a"]  # every _record_call ends at 2000
+    assert ids(extension="500") == ["d", "a"]
+    assert ids(disposition="busy") == ["b"]
+    assert ids(disposition="in-progress") == ["d"]
+    assert ids(limit=2) == ["d", "c"]
+    assert ids(limit=2, offset=2) == ["b", "a"]
+    assert store.count_calls(caller="1000") == 2
+
+
+def test_reads_work_from_other_threads_while_writing(store: CallStore) -> None:
+    """Each thread gets its own read connection (the REST layer uses asyncio.to_thread)."""
+    for n in range(200):
+        store.emit(_ev(f"c{n}", "call-started", T0 + n))
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda _: len(store.list_calls(limit=1000)), range(8)))
+    assert all(0 <= c <= 200 for c in counts)
+    assert store.flush()
+    assert store.count_calls() == 200
+
+
+def test_the_outbox_gives_pending_events_oldest_first(store: CallStore) -> None:
+    store.emit(_ev("c1", "digit", T0 + 2, event_id="late"))
+    store.emit(_ev("c1", "call-started", T0, event_id="early"))
+    assert store.flush()
+    assert [item.event_id for item in store.pending(10)] == ["early", "late"]
+    assert store.pending(10)[0].doc.startswith("{")
+    assert store.outbox_counts() == (2, 0)
+
+
+def test_shipped_events_leave_the_outbox(store: CallStore) -> None:
+    store.emit(_ev("c1", "call-started", T0, event_id="e1"))
+    store.emit(_ev("c1", "answered", T0 + 1, event_id="e2"))
+    assert store.flush()
+    store.mark_shipped(["e1"]).result(5)
+    assert [item.event_id for item in store.pending(10)] == ["e2"]
+    assert store.get_call("c1").events[0].state == "shipped"
+
+
+def test_dead_letters_are_listed_and_can_be_requeued(store: CallStore) -> None:
+    """A rejected event keeps its reason, is never pending, and can be put back on purpose."""
+    store.emit(_ev("c1", "digit", T0, event_id="bad"))
+    assert store.flush()
+    store.dead_letter([("bad", "400 mapper_parsing_exception: failed to parse")]).result(5)
+    (letter,) = store.dead_letters()
+    assert (letter.event_id, letter.call_id, letter.action) == ("bad", "c1", "digit")
+    assert "mapper_parsing_exception" in letter.reason
+    assert store.pending(10) == []
+    assert store.outbox_counts() == (0, 1)
+    assert store.retry_dead_letters().result(5) == 1
+    assert [item.event_id for item in store.pending(10)] == ["bad"]
+    assert store.dead_letters() == []
+
+
+def test_retention_purges_old_calls_events_and_dead_letters(tmp_path: Path) -> None:
+    """purge_older_than removes everything older than the cutoff and keeps the rest."""
+    now = T0 + 100 * 86400
+    store = CallStore(tmp_path / "c.sqlite3", retention_days=0, clock=lambda: now)
+    try:
+        _record_call(store, "old", T0)
+        _record_call(store, "new", now - 86400)
+        assert store.flush()
+        assert store.purge_older_than(90).result(5) == 1
+        assert [c.call_id for c in store.list_calls()] == ["new"]
+        assert {i.event_id for i in store.pending(100)} == {
+            e.event_id for e in store.get_call("new").events
+        }
+    finally:
+        store.close()
+
+
+def test_the_writer_applies_retention_on_its_own(tmp_path: Path) -> None:
+    """With retention_days set, the writer purges at start and then periodically."""
+    path = tmp_path / "c.sqlite3"
+    first = CallStore(path, retention_days=0)
+    _record_call(first, "ancient", time.time() - 400 * 86400)
+    first.close()
+    second = CallStore(path, retention_days=90, purge_interval=3600)
+    try:
+        assert second.flush()
+        assert second.count_calls() == 0
+    finally:
+        second.close()
+
+
+def test_events_survive_a_restart(tmp_path: Path) -> None:
+    """close() writes what was queued; a new store on the same file sees it, still pending."""
+    path = tmp_path / "c.sqlite3"
+    first = CallStore(path, retention_days=0)
+    _record_call(first, "c1", T0)
+    first.close()
+    second = CallStore(path, retention_days=0)
+    try:
+        assert len(second.pending(100)) == 6
+    finally:
+        second.close()
+
+
+def test_emit_after_close_is_dropped_without_error(tmp_path: Path) -> None:
+    store = CallStore(tmp_path / "c.sqlite3", retention_days=0)
+    store.close()
+    store.close()
+    store.emit(_ev("c1", "call-started", T0))
+    assert store.flush()
+    with pytest.raises(RuntimeError):
+        store.mark_shipped(["x"]).result(1)
+
+
+def test_listeners_hear_about_new_events(store: CallStore) -> None:
+    heard = threading.Event()
+    store.subscribe(heard.set)
+    store.emit(_ev("c1", "call-started", T0))
+    assert heard.wait(5)
+    store.unsubscribe(heard.set)

@@ -1,0 +1,140 @@
+"""Specification of the live event stream: WebSocket /events and SSE /events/sse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from stasis_app.events import CallEvent
+from stasis_app.events.bus import EventBus
+from stasis_app.http import ApiServer
+from tests.unit.test_http_support import AUTH, TOKEN, call_event, client, make_app
+
+
+@contextlib.asynccontextmanager
+async def serving(bus: EventBus) -> AsyncIterator[str]:
+    """The app on a real uvicorn server (ephemeral port): ws://host:port."""
+    server = ApiServer(make_app(bus=bus), "127.0.0.1", 0)
+    await server.start()
+    try:
+        yield f"ws://127.0.0.1:{server.bound_port}"
+    finally:
+        bus.close()
+        await server.stop()
+
+
+async def subscribed(bus: EventBus, count: int = 1) -> None:
+    async with asyncio.timeout(2):
+        while bus.subscribers < count:  # noqa: ASYNC110 (the bus has no hook for this)
+            await asyncio.sleep(0.005)
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(2):
+        item: dict[str, Any] = json.loads(await ws.recv())
+        return item
+
+
+@pytest.mark.asyncio
+async def test_websocket_delivers_a_ringing_pop() -> None:
+    """A subscriber authenticated by header receives ringing with the caller id."""
+    bus = EventBus()
+    async with serving(bus) as url, connect(f"{url}/events", additional_headers=AUTH) as ws:
+        await subscribed(bus)
+        bus.emit(call_event("dialing", extension="2000"))
+        pop = await receive(ws)
+    assert (pop["type"], pop["extension"], pop["caller_number"]) == ("ringing", "2000", "1000")
+
+
+@pytest.mark.asyncio
+async def test_websocket_accepts_the_token_as_query_parameter() -> None:
+    """Browsers cannot set headers on a WebSocket: ?token= works too."""
+    bus = EventBus()
+    async with serving(bus) as url, connect(f"{url}/events?token={TOKEN}") as ws:
+        await subscribed(bus)
+        bus.emit(call_event("dialing", extension="2000"))
+        assert (await receive(ws))["type"] == "ringing"
+
+
+@pytest.mark.asyncio
+async def test_websocket_without_token_is_refused_with_401() -> None:
+    """The handshake is answered with a 401 envelope, not accepted."""
+    async with serving(EventBus()) as url:
+        with pytest.raises(InvalidStatus) as denied:
+            await connect(f"{url}/events?token=wrong")
+    assert denied.value.response.status_code == 401
+    assert json.loads(denied.value.response.body or b"")["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.asyncio
+async def test_websocket_with_a_bad_extension_filter_is_refused_with_400() -> None:
+    """?extension= must be an extension."""
+    async with serving(EventBus()) as url:
+        with pytest.raises(InvalidStatus) as denied:
+            await connect(f"{url}/events?extension=abc", additional_headers=AUTH)
+    assert denied.value.response.status_code == 400
+
+
+@pytest.mark.asyncio
+async def test_websocket_extension_filter_skips_other_calls() -> None:
+    """A subscriber for 3000 does not see a call between 1000 and 2000."""
+    bus = EventBus()
+    async with (
+        serving(bus) as url,
+        connect(f"{url}/events?extension=3000", additional_headers=AUTH) as other,
+        connect(f"{url}/events?extension=2000", additional_headers=AUTH) as mine,
+    ):
+        await subscribed(bus, 2)
+        bus.emit(call_event("dialing", extension="2000"))
+        bus.emit(call_event("dialing", "c3", extension="3000"))
+        assert (await receive(mine))["call_id"] == "c1"
+        assert (await receive(other))["call_id"] == "c3"
+
+
+@pytest.mark.asyncio
+async def test_websocket_is_closed_going_away_at_shutdown() -> None:
+    """When the bus closes (worker stopping) the stream ends with close code 1001."""
+    bus = EventBus()
+    async with serving(bus) as url, connect(f"{url}/events", additional_headers=AUTH) as ws:
+        await subscribed(bus)
+        bus.close()
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1001
+
+
+@pytest.mark.asyncio
+async def test_sse_streams_screen_pops_until_the_bus_closes() -> None:
+    """/events/sse sends one data: JSON line per pop, and ends when the bus closes."""
+    bus = EventBus()
+    app = make_app(bus=bus)
+
+    async def emit_when_subscribed() -> None:
+        await subscribed(bus)
+        bus.emit(call_event("dialing", extension="2000"))
+        bus.emit(CallEvent("c2", "dialing", {"extension": "3000"}, caller="1001", dialed="3000"))
+        bus.close()
+
+    async with client(app) as http:
+        response, _ = await asyncio.gather(
+            http.get("/events/sse", params={"extension": "2000"}), emit_when_subscribed()
+        )
+    assert response.headers["content-type"].startswith("text/event-stream")
+    data = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+    assert [(d["type"], d["extension"]) for d in data] == [("ringing", "2000")]
+
+
+@pytest.mark.asyncio
+async def test_sse_needs_the_token() -> None:
+    """The SSE stream is protected like every other route."""
+    async with client(make_app(), auth=False) as http:
+        response = await http.get("/events/sse")
+    assert response.status_code == 401

@@ -1,0 +1,67 @@
+"""Settings come from an injectable environment, fail fast, and never print secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stasis_app.errors import ConfigError
+from stasis_app.lab.credentials import LAB_ARI_PASSWORD, lab_environ
+from stasis_app.settings import Settings
+
+BASE = {"CTI_ARI_PASSWORD": "s3cret-ari", "CTI_API_TOKEN": "s3cret-token"}
+
+
+def test_defaults_fill_everything_but_secrets() -> None:
+    """With only the two secrets set, every other setting has a sensible default."""
+    s = Settings.from_environ(BASE)
+    assert s.ari_url == "http://127.0.0.1:8088"
+    assert s.app == "cti"
+    assert (s.http_host, s.http_port) == ("127.0.0.1", 3000)
+    assert s.ivr_file.name == "main.toml"
+
+
+@pytest.mark.parametrize("missing", ["CTI_ARI_PASSWORD", "CTI_API_TOKEN"])
+def test_a_missing_secret_is_named(missing: str) -> None:
+    """Production never falls back to a default password: the missing variable is named."""
+    env = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        Settings.from_environ(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CTI_HTTP_PORT", "eighty", "must be a port number"),
+        ("CTI_HTTP_PORT", "70000", "between 1 and 65535"),
+        ("CTI_ARI_URL", "127.0.0.1:8088", "must be an http"),
+        ("CTI_RING_TIMEOUT", "-3", "must be positive"),
+        ("CTI_LOG_FORMAT", "xml", "auto, json or console"),
+        ("CTI_APP", "cti app", "plain Stasis application name"),
+    ],
+)
+def test_malformed_values_are_rejected_with_the_variable_name(
+    name: str, value: str, message: str
+) -> None:
+    """A bad value names the variable and says what was expected."""
+    with pytest.raises(ConfigError, match=message) as info:
+        Settings.from_environ({**BASE, name: value})
+    assert info.value.name == name
+
+
+def test_repr_hides_secrets() -> None:
+    """Neither the ARI password nor the API token can reach a log line through repr()."""
+    text = repr(Settings.from_environ(BASE))
+    assert "s3cret" not in text
+
+
+def test_lab_environ_fills_only_what_is_unset(tmp_path: Path) -> None:
+    """The lab supplies its credentials and a persistent API token, but never overrides."""
+    env = lab_environ({"CTI_DATA_DIR": str(tmp_path), "CTI_ARI_USER": "other"})
+    assert env["CTI_ARI_PASSWORD"] == LAB_ARI_PASSWORD
+    assert env["CTI_ARI_USER"] == "other"
+    token = env["CTI_API_TOKEN"]
+    assert len(token) >= 24
+    assert (tmp_path / "api-token").stat().st_mode & 0o777 == 0o600
+    assert lab_environ({"CTI_DATA_DIR": str(tmp_path)})["CTI_API_TOKEN"] == token
