@@ -12,6 +12,7 @@ import typer
 
 from stasis_app import logs
 from stasis_app.errors import CtiError
+from stasis_app.http.commands import register as register_api_commands
 from stasis_app.ivr import load as load_definition
 from stasis_app.ivr import sound_files
 from stasis_app.lab import Lab, LabPaths, lab_environ
@@ -24,10 +25,12 @@ app = typer.Typer(
     help="cti: call-center CTI on Asterisk 22 (Stasis worker, REST API, lab).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 lab_app = typer.Typer(help="The native Asterisk lab (a Debian sid rootfs run under chroot).")
 app.add_typer(lab_app, name="lab")
 app.add_typer(sounds_app, name="sounds")
+register_api_commands(app)
 
 
 def _fail(exc: CtiError) -> typer.Exit:

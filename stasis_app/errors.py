@@ -13,26 +13,26 @@ IVR file, an illegal state transition)::
     ├── IvrError
     │   ├── IvrDefinitionError      an IVR file is invalid (lists every problem with its path)
     │   └── IllegalTransition       the IVR engine was fed an input its state does not accept
-    └── AriError                    anything between us and Asterisk's REST interface
-        ├── AriConnectionError      transport failure: refused, reset, timed out (retryable)
-        ├── AriAuthError            401: wrong ARI credentials (fatal: retrying cannot help)
-        ├── AriProtocolError        Asterisk sent JSON without a field ARI promises (names it)
-        └── AriHttpError            any other non-2xx answer; carries method, path, status, body
-            ├── AriNotFound         404: the channel/bridge/playback no longer exists
-            └── AriConflict         409: the resource is in the wrong state (e.g. not in Stasis)
-    EventsError                     call events cannot be found, stored, shipped or set up
-    ├── CallNotFound                no call with this id in the call store (carries the id)
-    ├── EsConnectionError           Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
-    ├── EsHttpError                 a non-2xx answer; carries method, url, status, body
-    │   └── EsAuthError             401/403: credentials rejected (fatal: retrying cannot help)
-    └── DashboardImportError        Kibana refused some saved objects (lists each with its error)
-    ApiError                        a REST request cannot be served (one code + HTTP status each)
-    ├── InvalidRequest              400 invalid-request: a field is malformed (names the field)
-    ├── Unauthorized                401 unauthorized: no bearer token, or the wrong one
-    ├── ChannelNotFound             404 channel-not-found: no live channel with that id
-    ├── ExtensionNotFound           404 extension-not-found: no PJSIP endpoint with that number
-    ├── ExtensionUnavailable        409 extension-unavailable: it exists but is not registered
-    └── HistoryUnavailable          503 history-unavailable: the worker keeps no call history
+    ├── AriError                    anything between us and Asterisk's REST interface
+    │   ├── AriConnectionError      transport failure: refused, reset, timed out (retryable)
+    │   ├── AriAuthError            401: wrong ARI credentials (fatal: retrying cannot help)
+    │   ├── AriProtocolError        Asterisk sent JSON without a field ARI promises (names it)
+    │   └── AriHttpError            any other non-2xx answer; carries method, path, status, body
+    │       ├── AriNotFound         404: the channel/bridge/playback no longer exists
+    │       └── AriConflict         409: the resource is in the wrong state (e.g. not in Stasis)
+    ├── EventsError                 call events cannot be found, stored, shipped or set up
+    │   ├── CallNotFound            no call with this id in the call store (carries the id)
+    │   ├── EsConnectionError       Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
+    │   ├── EsHttpError             a non-2xx answer; carries method, url, status, body
+    │   │   └── EsAuthError         401/403: credentials rejected (fatal: retrying cannot help)
+    │   └── DashboardImportError    Kibana refused some saved objects (lists each with its error)
+    └── ApiError                    a REST request cannot be served (one code + HTTP status each)
+        ├── InvalidRequest          400 invalid-request: a field is malformed (names the field)
+        ├── Unauthorized            401 unauthorized: no bearer token, or the wrong one
+        ├── ChannelNotFound         404 channel-not-found: no live channel with that id
+        ├── ExtensionNotFound       404 extension-not-found: no PJSIP endpoint with that number
+        ├── ExtensionUnavailable    409 extension-unavailable: it exists but is not registered
+        └── HistoryUnavailable      503 history-unavailable: the worker keeps no call history
 """
 
 from __future__ import annotations

@@ -1,27 +1,36 @@
 """Composition root: builds the worker's objects from Settings, runs them, owns shutdown.
 
-``run_worker`` returns when asked to stop (SIGINT/SIGTERM), after every call it owned was ended:
-no channel is left stranded in Stasis. SIGHUP reloads the IVR definition; calls in progress keep
-the definition they started with.
+One process, one event loop: the ARI events reader, the call tasks, and the REST API on
+``CTI_HTTP_PORT``. ``run_worker`` returns when asked to stop (SIGINT/SIGTERM), after every call it
+owned was ended: no channel is left stranded in Stasis. SIGHUP reloads the IVR definition; calls
+in progress keep the definition they started with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
 
 from stasis_app import __version__
 from stasis_app.ari import AiohttpTransport, AriClient, Backoff, EventStream
+from stasis_app.ari.events import Event
 from stasis_app.calls import causes
 from stasis_app.calls.call import CallDeps, Shutdown
+from stasis_app.calls.control import WorkerControl
 from stasis_app.calls.dispatcher import Dispatcher
 from stasis_app.calls.recovery import reconcile
+from stasis_app.calls.registry import LiveRegistry
 from stasis_app.errors import AriError, IvrDefinitionError
-from stasis_app.events import EventSink, LogSink
+from stasis_app.events import EventSink, LogSink, MultiSink
+from stasis_app.events.bus import EventBus
+from stasis_app.http.app import cors_origins_from, create_app
+from stasis_app.http.server import ApiServer
 from stasis_app.ivr import IvrDefinition, load
 from stasis_app.settings import Settings
 
@@ -63,6 +72,11 @@ class Worker:
     def __post_init__(self) -> None:
         s = self.settings
         self.ivr = IvrHolder(s, load_ivr(s))
+        self.registry = LiveRegistry()
+        self.bus = EventBus()
+        self._sinks = MultiSink([self.sink, self.bus])
+        self._asterisk_version: str | None = None
+        self._asterisk_started: datetime | None = None
         self.transport = AiohttpTransport(s.ari_url, s.ari_user, s.ari_password)
         self.client = AriClient(self.transport, s.app)
         # Asterisk is local: retrying every few seconds at most costs nothing, and after an
@@ -71,20 +85,73 @@ class Worker:
             s.ari_url, s.ari_user, s.ari_password, s.app, backoff=Backoff(cap=RECONNECT_CAP)
         )
         self.dispatcher = Dispatcher(self._deps)
+        self.control = WorkerControl(
+            self.client, self.dispatcher, self.registry, ring_timeout=s.ring_timeout
+        )
+        self.api = ApiServer(
+            create_app(
+                registry=self.registry,
+                bus=self.bus,
+                control=self.control,
+                status=self,
+                token=s.api_token,
+                cors_origins=cors_origins_from(os.environ),
+            ),
+            s.http_host,
+            s.http_port,
+        )
         self.stopping = asyncio.Event()
+
+    # -------------------------------------------------------------- WorkerStatus (GET /health)
+    @property
+    def ari_connected(self) -> bool:
+        return self.stream.connected
+
+    @property
+    def reconnects(self) -> int:
+        return self.stream.reconnects
+
+    @property
+    def asterisk_version(self) -> str | None:
+        return self._asterisk_version
+
+    @property
+    def asterisk_started(self) -> datetime | None:
+        return self._asterisk_started
+
+    @property
+    def version(self) -> str:
+        return __version__
 
     def _deps(self, dispatcher: Dispatcher) -> CallDeps:
         return CallDeps(
             client=self.client,
-            sink=self.sink,
+            sink=self._sinks,
             ivr=lambda: self.ivr.current,
             bind=dispatcher.bind,
             ring_timeout=self.settings.ring_timeout,
+            on_menu=self.registry.set_menu,
         )
+
+    def _on_event(self, event: Event) -> None:
+        # On the websocket reader's stack: both are dict updates and queue puts, no I/O.
+        self.registry.apply(event)
+        self.dispatcher.on_event(event)
 
     async def _on_connected(self) -> None:
         log.info("ari.connected", url=self.settings.ari_url, app=self.settings.app)
         try:
+            # Endpoint and contact changes feed GET /endpoints without asking Asterisk each time.
+            await self.client.subscribe("endpoint:PJSIP")
+            info = await self.client.asterisk_info()
+            self._asterisk_version, self._asterisk_started = info.version, info.startup_time
+            app = await self.client.get_application()
+            live = set(app.channel_ids)
+            self.registry.reset(
+                [c for c in await self.client.list_channels() if c.id in live],
+                [b for b in await self.client.list_bridges() if set(b.channels) & live],
+                [e for e in await self.client.list_endpoints() if e.technology == "PJSIP"],
+            )
             await reconcile(self.client, self.dispatcher)
         except AriError as exc:
             log.warning("recovery.failed", error=str(exc))
@@ -92,7 +159,9 @@ class Worker:
     async def run(self) -> None:
         """Serve until :meth:`stop`; then end every call and close the connections."""
         log.info("worker.starting", version=__version__, settings=repr(self.settings))
-        reader = asyncio.create_task(self.stream.run(self.dispatcher.on_event, self._on_connected))
+        await self.api.start()  # first: a port already taken fails before any call is touched
+        log.info("api.listening", host=self.settings.http_host, port=self.api.bound_port)
+        reader = asyncio.create_task(self.stream.run(self._on_event, self._on_connected))
         stop = asyncio.create_task(self.stopping.wait())
         replaced = asyncio.create_task(self.dispatcher.replaced.wait())
         try:
@@ -105,6 +174,8 @@ class Worker:
             stop.cancel()
             replaced.cancel()
             await self._shutdown()
+            self.bus.close()
+            await self.api.stop()
             await self.stream.close()
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, AriError):

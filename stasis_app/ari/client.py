@@ -108,6 +108,10 @@ class AriClient:
     async def ring(self, channel_id: ChannelId) -> None:
         await self._call("POST", f"/channels/{_seg(channel_id)}/ring")
 
+    async def stop_ringing(self, channel_id: ChannelId, *, missing_ok: bool = False) -> None:
+        gone = frozenset({404}) if missing_ok else frozenset()
+        await self._call("DELETE", f"/channels/{_seg(channel_id)}/ring", gone=gone)
+
     async def play(
         self,
         channel_id: ChannelId,
@@ -291,6 +295,12 @@ class AriClient:
         """Our app as Asterisk sees it: the channels still in Stasis after a reconnect."""
         path = f"/applications/{_seg(self.app)}"
         return await self._parsed(Application.from_json, "GET", path)
+
+    async def subscribe(self, event_source: str) -> Application:
+        """Also receive events of ``event_source`` (``endpoint:PJSIP``, ``channel:<id>``...)."""
+        path = f"/applications/{_seg(self.app)}/subscription"
+        params = _params(eventSource=event_source)
+        return await self._parsed(Application.from_json, "POST", path, params)
 
     async def asterisk_info(self) -> AsteriskInfo:
         return await self._parsed(AsteriskInfo.from_json, "GET", "/asterisk/info")

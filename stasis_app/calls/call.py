@@ -59,6 +59,7 @@ log = structlog.get_logger("cti.call")
 
 ECHO_CONTEXT = "cti-echo"
 LEG_ARG = "dialed"  # Stasis args of a leg we originated: ("dialed", call_id)
+CLICK_ARG = "click"  # Stasis args of a click-to-dial first leg: ("click", <to extension>)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +70,20 @@ class ChannelGone:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """Move the caller to ``extension`` (REST API), ending whatever it is connected to now."""
+
+    extension: str
+
+
+@dataclass(frozen=True, slots=True)
 class Shutdown:
     """The worker is stopping: end the call now."""
 
     cause: int
 
 
-Item = Any  # an ARI event, a TimerFired, a ChannelGone or a Shutdown
+Item = Any  # an ARI event, a TimerFired, a ChannelGone, a TransferRequest or a Shutdown
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class CallDeps:
     ivr: Callable[[], IvrDefinition]  # the definition in force when the call enters the IVR
     bind: Callable[[ChannelId, Call], None]  # route this channel's events to the call
     ring_timeout: float
+    on_menu: Callable[[ChannelId, str | None], None] = lambda _channel, _menu: None
 
 
 class Call:
@@ -198,7 +207,9 @@ class Call:
             )
 
     async def _handle(self, item: Item) -> None:
-        if isinstance(item, Shutdown):
+        if isinstance(item, TransferRequest):
+            await self._transfer(item.extension)
+        elif isinstance(item, Shutdown):
             if self.stage != "bridged":
                 self.disposition = "worker-stopped"
             await self._end(item.cause)
@@ -289,6 +300,7 @@ class Call:
                 handle.cancel()
 
     async def _leave_ivr(self, action: Transfer | Hangup) -> None:
+        self.deps.on_menu(self.caller.id, None)
         if isinstance(action, Hangup):
             self.disposition = "ivr-hangup"
             if action.prompt:
@@ -310,6 +322,7 @@ class Call:
         if kind == "MenuEntered":
             self.menu = str(fields.get("menu"))
             self._ivr_path.append(self.menu)
+            self.deps.on_menu(self.caller.id, self.menu)
         action = {
             "MenuEntered": "menu-entered",
             "DigitsCollected": "digits-collected",
@@ -371,13 +384,14 @@ class Call:
             self.disposition = "unavailable"
             await self._say_and_end("unavailable", causes.SUBSCRIBER_ABSENT)
             return
-        if not self.answered:
-            await self.client.ring(self.caller.id)
+        # Ringback for the caller; an answered caller (IVR transfer, click-to-dial) hears it too.
+        await self.client.ring(self.caller.id)
 
     async def _leg_answered(self, channel: Channel) -> None:
         if channel.id != self.callee or self.stage != "dialing":
             return
         await self._answer()
+        await self.client.stop_ringing(self.caller.id, missing_ok=True)
         bridge = await self.client.create_bridge(
             bridge_type="mixing", bridge_id=BridgeId(f"{self.id}-bridge"), name=f"cti-{self.id}"
         )
@@ -413,6 +427,26 @@ class Call:
                 self.emit("callee-hangup", cause=cause)
                 self.callee = None
                 await self._end(causes.NORMAL)
+
+    async def _transfer(self, extension: str) -> None:
+        """Blind transfer asked through the API: drop what the caller is in, route it anew."""
+        if self.stage in ("ended", "closing", "echo"):
+            return
+        self.emit("transferred", extension=extension, by="api", stage=self.stage)
+        self.deps.on_menu(self.caller.id, None)
+        self.stage = "transfer"
+        await self._cancel_timers()
+        for playback_id in [*self._playbacks, *self._then]:
+            await self.client.stop_playback(playback_id, missing_ok=True)
+        self._playbacks.clear()
+        self._then.clear()
+        if self.callee is not None:
+            leg, self.callee = self.callee, None
+            await self.client.hangup(leg, reason_code=causes.NORMAL, missing_ok=True)
+        if self.bridge is not None:
+            bridge, self.bridge = self.bridge, None
+            await self.client.destroy_bridge(bridge, missing_ok=True)
+        await self._enter(extension)
 
     async def _say(self, prompt: str, tag: str, then: Callable[[], Awaitable[None]]) -> None:
         """Play ``prompt`` to the caller; when it has finished, run ``then``."""

@@ -15,7 +15,7 @@ import structlog
 from stasis_app.ari import ApplicationReplaced, Channel, Event, StasisStart
 from stasis_app.ari.ids import BridgeId, ChannelId
 from stasis_app.calls import causes
-from stasis_app.calls.call import LEG_ARG, Call, CallDeps
+from stasis_app.calls.call import CLICK_ARG, LEG_ARG, Call, CallDeps
 from stasis_app.errors import AriError
 
 log = structlog.get_logger("cti.dispatcher")
@@ -55,9 +55,12 @@ class Dispatcher:
             # A leg whose call already ended (the caller hung up while it was ringing).
             self.hang_up_later(channel.id, causes.NORMAL)
             return
-        dialed = (
-            event.args[0] if event.args else (channel.dialplan.exten if channel.dialplan else "")
-        )
+        if event.args[:1] == (CLICK_ARG,) and len(event.args) > 1:
+            dialed = event.args[1]  # click-to-dial: the answered first leg now calls <to>
+        elif event.args:
+            dialed = event.args[0]
+        else:
+            dialed = channel.dialplan.exten if channel.dialplan else ""
         self.start_call(channel, dialed)
 
     def start_call(

@@ -11,10 +11,13 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 from stasis_app.lab.credentials import lab_environ
+from tests.sipkit.ports import free_port
 from tests.waiting import wait_until
 
 
@@ -25,15 +28,44 @@ class WorkerProcess:
         self.ivr_file = ivr_file
         self._proc: subprocess.Popen[bytes] | None = None
         self._starts = 0
+        self.http_port = free_port(udp=False)
+        self.token = "test-token-" + os.urandom(8).hex()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def api(self, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
+        """One REST request with the worker's token; returns (status, parsed JSON or None)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.api_url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                raw = answer.read()
+                return answer.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            return exc.code, json.loads(raw) if raw else None
 
     def start(self, *, timeout: float = 15.0) -> WorkerProcess:
         env = lab_environ(
             {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
-            | {"CTI_DATA_DIR": str(self.workdir / "data"), "CTI_LOG_FORMAT": "json"}
+            | {
+                "CTI_DATA_DIR": str(self.workdir / "data"),
+                "CTI_LOG_FORMAT": "json",
+                "CTI_HTTP_PORT": str(self.http_port),
+                "CTI_API_TOKEN": self.token,
+            }
         )
         if self.ivr_file is not None:
             env["CTI_IVR_FILE"] = str(self.ivr_file)
         self._starts += 1
+        self.workdir.mkdir(parents=True, exist_ok=True)
         ready_before = self.count("recovery.reconciled")
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(

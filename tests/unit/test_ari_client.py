@@ -183,6 +183,34 @@ async def test_answer_and_ring_post_to_the_channel(client: AriClient, ari: FakeA
 
 
 @pytest.mark.asyncio
+async def test_stop_ringing_deletes_the_ring_and_may_tolerate_a_gone_channel(
+    client: AriClient, ari: FakeAri
+) -> None:
+    """stop_ringing is DELETE /channels/{id}/ring; with missing_ok a 404 is success."""
+    ari.reply("DELETE", f"/ari/channels/{CHANNEL}/ring", 404, {"message": "Channel not found"})
+
+    await client.stop_ringing(CHANNEL, missing_ok=True)
+
+    assert [(s.method, s.path) for s in ari.seen] == [("DELETE", f"/ari/channels/{CHANNEL}/ring")]
+
+
+@pytest.mark.asyncio
+async def test_subscribe_adds_an_event_source_to_our_app(client: AriClient, ari: FakeAri) -> None:
+    """subscribe() posts eventSource to /applications/{app}/subscription."""
+    ari.reply(
+        "POST",
+        "/ari/applications/cti/subscription",
+        200,
+        {"name": "cti", "channel_ids": [], "bridge_ids": [], "endpoint_ids": ["PJSIP/1000"]},
+    )
+
+    app = await client.subscribe("endpoint:PJSIP")
+
+    assert app.endpoint_ids == ("PJSIP/1000",)
+    assert ari.last.query == [("eventSource", "endpoint:PJSIP")]
+
+
+@pytest.mark.asyncio
 async def test_play_sends_media_comma_joined_and_returns_the_playback(
     client: AriClient, ari: FakeAri
 ) -> None:
