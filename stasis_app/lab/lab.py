@@ -116,7 +116,7 @@ class Lab:
                 if not _wait_gone(pid, 5.0):
                     os.kill(pid, signal.SIGKILL)
                     _wait_gone(pid, 5.0)
-        for stray in self._processes_in_rootfs():
+        for stray in self.processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(stray, signal.SIGKILL)
             _wait_gone(stray, 5.0)
@@ -268,7 +268,7 @@ class Lab:
                         "stop that program (or the other Asterisk) and try again"
                     ) from None
 
-    def _processes_in_rootfs(self) -> list[int]:
+    def processes(self) -> list[int]:
         root = self.paths.rootfs.resolve()
         found = []
         for entry in Path("/proc").iterdir():

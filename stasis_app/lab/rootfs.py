@@ -93,15 +93,18 @@ def _run_debootstrap(cmd: list[str], progress: Progress) -> None:
     if proc.stdout is None:  # pragma: no cover - stdout=PIPE always gives a stream
         raise LabError("debootstrap output could not be read")
     tail: list[str] = []
-    phase = ""
+    seen: dict[str, int] = {}
     for raw in proc.stdout:
         line = raw.rstrip()
         tail = [*tail[-40:], line]
         if line.startswith("I: "):
+            # One line per phase, then one per 50 packages: progress without a flood.
             word = line[3:].split(" ", 1)[0]
-            if word != phase:
-                phase = word
+            seen[word] = count = seen.get(word, 0) + 1
+            if count == 1:
                 progress(f"  debootstrap: {line[3:]}")
+            elif count % 50 == 0:
+                progress(f"  debootstrap: {word.lower()} ... {count} packages")
     code = proc.wait()
     if code != 0:
         raise debootstrap_failure(code, "\n".join(tail))

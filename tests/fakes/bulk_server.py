@@ -263,7 +263,9 @@ class ServerThread:
     def __init__(self, server: BulkServer) -> None:
         self.server = server
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="bulk-server")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="bulk-server", daemon=True
+        )
 
     async def start(self) -> str:
         self._thread.start()

@@ -91,6 +91,11 @@ class WorkerProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def stop_signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` (e.g. SIGHUP) without waiting for anything."""
+        if self._proc is not None:
+            self._proc.send_signal(sig)
+
     def stop(self, sig: signal.Signals = signal.SIGTERM, *, timeout: float = 15.0) -> int | None:
         """Send ``sig`` and wait for the process to end; returns its exit code."""
         proc, self._proc = self._proc, None
