@@ -12,6 +12,7 @@ import typer
 
 from stasis_app import logs
 from stasis_app.errors import CtiError
+from stasis_app.events import commands as events_commands
 from stasis_app.http.commands import register as register_api_commands
 from stasis_app.ivr import load as load_definition
 from stasis_app.ivr import sound_files
@@ -30,6 +31,8 @@ app = typer.Typer(
 lab_app = typer.Typer(help="The native Asterisk lab (a Debian sid rootfs run under chroot).")
 app.add_typer(lab_app, name="lab")
 app.add_typer(sounds_app, name="sounds")
+app.add_typer(events_commands.app, name="calls")
+app.add_typer(events_commands.es_app, name="es")
 register_api_commands(app)
 
 

@@ -29,6 +29,8 @@ from stasis_app.calls.registry import LiveRegistry
 from stasis_app.errors import AriError, IvrDefinitionError
 from stasis_app.events import EventSink, LogSink, MultiSink
 from stasis_app.events.bus import EventBus
+from stasis_app.events.elastic import ElasticSink
+from stasis_app.events.store import CallStore
 from stasis_app.http.app import cors_origins_from, create_app
 from stasis_app.http.server import ApiServer
 from stasis_app.ivr import IvrDefinition, load
@@ -36,6 +38,10 @@ from stasis_app.settings import Settings
 
 log = structlog.get_logger("cti.service")
 DRAIN_SECONDS = 5.0
+# Endpoint and contact changes come on a second app's websocket. Subscribing the call app itself
+# to endpoint:PJSIP makes Asterisk deliver every channel event twice (once per subscription):
+# a DTMF digit would count twice. The second app is filtered to these types at the source.
+ENDPOINT_EVENTS = ("EndpointStateChange", "ContactStatusChange", "PeerStatusChange")
 RECONNECT_CAP = 3.0
 
 
@@ -74,7 +80,14 @@ class Worker:
         self.ivr = IvrHolder(s, load_ivr(s))
         self.registry = LiveRegistry()
         self.bus = EventBus()
-        self._sinks = MultiSink([self.sink, self.bus])
+        # The embedded history is also the Elasticsearch outbox; it writes on its own thread.
+        self.store = CallStore.in_dir(s.data_dir, retention_days=s.retention_days)
+        self._sinks = MultiSink([self.sink, self.bus, self.store])
+        self.shipper = (
+            ElasticSink(s.elasticsearch_url, self.store, headers=s.elasticsearch_headers)
+            if s.elasticsearch_url
+            else None
+        )
         self._asterisk_version: str | None = None
         self._asterisk_started: datetime | None = None
         self.transport = AiohttpTransport(s.ari_url, s.ari_user, s.ari_password)
@@ -83,6 +96,14 @@ class Worker:
         # Asterisk restart callers must be served again within seconds, not half a minute.
         self.stream = EventStream(
             s.ari_url, s.ari_user, s.ari_password, s.app, backoff=Backoff(cap=RECONNECT_CAP)
+        )
+        self.endpoint_client = self.client.for_app(f"{s.app}-endpoints")
+        self.endpoint_stream = EventStream(
+            s.ari_url,
+            s.ari_user,
+            s.ari_password,
+            self.endpoint_client.app,
+            backoff=Backoff(cap=RECONNECT_CAP),
         )
         self.dispatcher = Dispatcher(self._deps)
         self.control = WorkerControl(
@@ -95,6 +116,7 @@ class Worker:
                 control=self.control,
                 status=self,
                 token=s.api_token,
+                history=self.store,
                 cors_origins=cors_origins_from(os.environ),
             ),
             s.http_host,
@@ -141,8 +163,6 @@ class Worker:
     async def _on_connected(self) -> None:
         log.info("ari.connected", url=self.settings.ari_url, app=self.settings.app)
         try:
-            # Endpoint and contact changes feed GET /endpoints without asking Asterisk each time.
-            await self.client.subscribe("endpoint:PJSIP")
             info = await self.client.asterisk_info()
             self._asterisk_version, self._asterisk_started = info.version, info.startup_time
             app = await self.client.get_application()
@@ -156,12 +176,23 @@ class Worker:
         except AriError as exc:
             log.warning("recovery.failed", error=str(exc))
 
+    async def _on_endpoints_connected(self) -> None:
+        try:
+            await self.endpoint_client.set_event_filter(ENDPOINT_EVENTS)
+            await self.endpoint_client.subscribe("endpoint:PJSIP")
+        except AriError as exc:
+            log.warning("endpoints.subscribe_failed", error=str(exc))
+
     async def run(self) -> None:
         """Serve until :meth:`stop`; then end every call and close the connections."""
         log.info("worker.starting", version=__version__, settings=repr(self.settings))
         await self.api.start()  # first: a port already taken fails before any call is touched
         log.info("api.listening", host=self.settings.http_host, port=self.api.bound_port)
         reader = asyncio.create_task(self.stream.run(self._on_event, self._on_connected))
+        endpoint_reader = asyncio.create_task(
+            self.endpoint_stream.run(self.registry.apply, self._on_endpoints_connected)
+        )
+        shipping = asyncio.create_task(self.shipper.run()) if self.shipper else None
         stop = asyncio.create_task(self.stopping.wait())
         replaced = asyncio.create_task(self.dispatcher.replaced.wait())
         try:
@@ -177,10 +208,14 @@ class Worker:
             self.bus.close()
             await self.api.stop()
             await self.stream.close()
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, AriError):
-                await reader
+            await self.endpoint_stream.close()
+            for task in (reader, endpoint_reader, shipping):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, AriError):
+                        await task
             await self.transport.aclose()
+            await asyncio.to_thread(self.store.close)
             log.info("worker.stopped")
 
     def stop(self) -> None:

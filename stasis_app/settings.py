@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from stasis_app.errors import ConfigError
+from stasis_app.events.elastic import auth_headers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,6 +57,23 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
+def _days(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(
+            name, f"must be a number of days (0 keeps everything), got {raw!r}"
+        ) from None
+    if value < 0:
+        raise ConfigError(name, f"must not be negative, got {value}")
+    return value
+
+
+def _optional_url(env: Mapping[str, str], name: str) -> str | None:
+    return _url(env, name, "") if env.get(name) else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the worker needs to run. Build with :meth:`from_environ`."""
@@ -71,13 +89,18 @@ class Settings:
     api_token: str
     ring_timeout: float
     log_format: str
+    retention_days: float = 90.0
+    elasticsearch_url: str | None = None
+    kibana_url: str | None = None
+    elasticsearch_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         # Secrets never reach a log line, not even through a debug repr.
         return (
             f"Settings(ari_url={self.ari_url!r}, ari_user={self.ari_user!r}, app={self.app!r}, "
             f"ivr_file={str(self.ivr_file)!r}, data_dir={str(self.data_dir)!r}, "
-            f"http={self.http_host}:{self.http_port})"
+            f"http={self.http_host}:{self.http_port}, "
+            f"elasticsearch={self.elasticsearch_url!r})"
         )
 
     @classmethod
@@ -103,4 +126,8 @@ class Settings:
             api_token=_required(env, "CTI_API_TOKEN"),
             ring_timeout=_seconds(env, "CTI_RING_TIMEOUT", 20.0),
             log_format=log_format,
+            retention_days=_days(env, "CTI_RETENTION_DAYS", 90.0),
+            elasticsearch_url=_optional_url(env, "CTI_ELASTICSEARCH_URL"),
+            kibana_url=_optional_url(env, "CTI_KIBANA_URL"),
+            elasticsearch_headers=auth_headers(env),
         )

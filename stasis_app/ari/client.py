@@ -302,6 +302,16 @@ class AriClient:
         params = _params(eventSource=event_source)
         return await self._parsed(Application.from_json, "POST", path, params)
 
+    async def set_event_filter(self, allowed: Sequence[str]) -> Application:
+        """Only events of the ``allowed`` types reach this app (an empty list allows all)."""
+        path = f"/applications/{_seg(self.app)}/eventFilter"
+        body = {"allowed": [{"type": kind} for kind in allowed]}
+        return await self._parsed(Application.from_json, "PUT", path, None, body)
+
+    def for_app(self, app: str) -> AriClient:
+        """A client for another Stasis app name over the same transport (connection pool)."""
+        return AriClient(self._transport, app)
+
     async def asterisk_info(self) -> AsteriskInfo:
         return await self._parsed(AsteriskInfo.from_json, "GET", "/asterisk/info")
 

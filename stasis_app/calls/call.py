@@ -37,7 +37,7 @@ from stasis_app.ari import (
 from stasis_app.ari.ids import BridgeId, ChannelId, PlaybackId
 from stasis_app.calls import causes
 from stasis_app.calls.routing import Nowhere, ToEcho, ToExtension, ToIvr, route
-from stasis_app.errors import AriError, AriNotFound
+from stasis_app.errors import AriError, AriHttpError, AriNotFound
 from stasis_app.events import CallEvent, EventSink
 from stasis_app.ivr import (
     CancelTimer,
@@ -396,9 +396,17 @@ class Call:
             bridge_type="mixing", bridge_id=BridgeId(f"{self.id}-bridge"), name=f"cti-{self.id}"
         )
         self.bridge = bridge.id
-        await self.client.add_channel(bridge.id, [self.caller.id, channel.id])
         self.stage = "bridged"
         self.disposition = "answered"
+        try:
+            await self.client.add_channel(bridge.id, [self.caller.id, channel.id])
+        except AriHttpError as exc:
+            if exc.status not in (400, 404):
+                raise
+            # One side hung up between answering and bridging: its hangup events are already
+            # on our queue and end the call the usual (bridged) way.
+            log.info("call.bridge_raced_hangup", error=str(exc))
+            return
         self.emit("bridged", extension=self.callee_extension, bridge=str(bridge.id))
 
     async def _channel_gone(self, channel: ChannelId, cause: int | None) -> None:

@@ -22,8 +22,15 @@ from tests.waiting import wait_until
 
 
 class WorkerProcess:
-    def __init__(self, workdir: Path, *, ivr_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        ivr_file: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
+        self.extra_env = extra_env or {}
         self.log_path = workdir / "worker.log"
         self.ivr_file = ivr_file
         self._proc: subprocess.Popen[bytes] | None = None
@@ -64,6 +71,7 @@ class WorkerProcess:
         )
         if self.ivr_file is not None:
             env["CTI_IVR_FILE"] = str(self.ivr_file)
+        env |= self.extra_env
         self._starts += 1
         self.workdir.mkdir(parents=True, exist_ok=True)
         ready_before = self.count("recovery.reconciled")

@@ -1,0 +1,152 @@
+"""Call events from real calls: the embedded history, and shipping to an Elasticsearch-compatible
+`_bulk` endpoint that goes away during calls and comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stasis_app.lab import Lab
+from tests.fakes.bulk_server import BulkServer
+from tests.integration.workerproc import WorkerProcess
+from tests.sipkit import Phone, channel_count
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.lab
+
+
+class SyncBulkServer:
+    """The fake `_bulk` server on its own loop thread, driven from a synchronous test."""
+
+    def __init__(self) -> None:
+        self.server = BulkServer()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    def start(self) -> str:
+        return str(self._run(self.server.start()))
+
+    def down(self) -> None:
+        self._run(self.server.down())
+
+    def up(self) -> None:
+        self._run(self.server.up())
+
+    def close(self) -> None:
+        self._run(self.server.down())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+
+@pytest.fixture
+def bulk() -> Iterator[SyncBulkServer]:
+    server = SyncBulkServer()
+    server.start()
+    yield server
+    server.close()
+
+
+def _call_500_and_hang_up(lab: Lab, phone: Phone) -> None:
+    phone.call("500")
+    wait_until(lambda: channel_count(lab) == 1, what="the call up")
+    phone.hangup()
+    phone.wait_event("CALL_CLOSED")
+    wait_until(lambda: channel_count(lab) == 0, what="the call gone")
+
+
+def _timeline(worker: WorkerProcess, call_id: str) -> list[dict[str, Any]]:
+    status, body = worker.api("GET", f"/calls/{call_id}")
+    assert status == 200, body
+    return list(body["events"])
+
+
+def _ended_calls(worker: WorkerProcess) -> list[dict[str, Any]]:
+    status, body = worker.api("GET", "/calls")
+    assert status == 200, body
+    return [c for c in body["calls"] if c["disposition"] != "in-progress" and c["ended"]]
+
+
+def test_calls_appear_in_history_with_their_timeline(lab: Lab, tmp_path: Path) -> None:
+    """A call to the IVR is listed by GET /calls and `cti calls list`, and GET /calls/{id}
+    gives its timeline in order: started, answered, menu entered ... ended."""
+    worker = WorkerProcess(tmp_path / "worker").start()
+    try:
+        with Phone("1000", "test1000", workdir=tmp_path / "phone") as phone:
+            phone.wait_registered()
+            _call_500_and_hang_up(lab, phone)
+
+        (call,) = wait_until(lambda: _ended_calls(worker), what="the call in the history")
+        assert call["caller"] == "1000"
+        assert call["dialed"] == "500"
+        actions = [e["action"] for e in _timeline(worker, call["call_id"])]
+        assert actions[:3] == ["call-started", "answered", "menu-entered"]
+        assert actions[-1] == "call-ended"
+    finally:
+        worker.stop()
+
+    env = dict(os.environ, CTI_DATA_DIR=str(worker.workdir / "data"))
+    listed = subprocess.run(
+        [sys.executable, "-m", "stasis_app", "calls", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert call["call_id"] in listed.stdout
+
+
+def test_events_reach_elasticsearch_exactly_once_across_an_outage(
+    lab: Lab, tmp_path: Path, bulk: SyncBulkServer
+) -> None:
+    """With the `_bulk` endpoint down while calls happen, every event of every call arrives
+    once it is back: each event id created exactly once, none missing."""
+    worker = WorkerProcess(
+        tmp_path / "worker", extra_env={"CTI_ELASTICSEARCH_URL": bulk.server.url}
+    ).start()
+    try:
+        with Phone("1000", "test1000", workdir=tmp_path / "phone") as phone:
+            phone.wait_registered()
+            _call_500_and_hang_up(lab, phone)
+            first = wait_until(lambda: _ended_calls(worker), what="first call recorded")
+            wait_until(
+                lambda: (
+                    {e["event_id"] for e in _timeline(worker, first[0]["call_id"])}
+                    <= set(bulk.server.docs)
+                ),
+                timeout=20.0,
+                what="first call shipped",
+            )
+
+            bulk.down()
+            _call_500_and_hang_up(lab, phone)
+            _call_500_and_hang_up(lab, phone)
+            wait_until(lambda: len(_ended_calls(worker)) == 3, what="three calls recorded")
+            bulk.up()
+
+        expected = {
+            e["event_id"] for c in _ended_calls(worker) for e in _timeline(worker, c["call_id"])
+        }
+        wait_until(
+            lambda: expected <= set(bulk.server.docs), timeout=60.0, what="every event shipped"
+        )
+        assert set(bulk.server.docs) == expected
+        assert all(bulk.server.created[event_id] == 1 for event_id in expected)
+        index = {bulk.server.indices[event_id] for event_id in expected}
+        assert index == {"logs-cti.calls-default"}
+    finally:
+        worker.stop()
