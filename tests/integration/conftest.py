@@ -8,13 +8,16 @@ produced are attached to the failure report.
 from __future__ import annotations
 
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from stasis_app.lab import Lab, LabPaths
 from stasis_app.lab.prompts import install_lab_prompts
+from tests.integration.workerproc import WorkerProcess
+from tests.sipkit import Phone, channel_count, tone_sequence, write_wav
+from tests.waiting import wait_until
 
 MESSAGES = "messages"
 
@@ -63,3 +66,49 @@ def pytest_runtest_makereport(
             text = f.read()[-20000:]
         report.sections.append(("Asterisk log during this test", text or "(nothing logged)"))
     return report
+
+
+# ------------------------------------------------------------------------ phones and worker
+PhoneFactory = Callable[..., Phone]
+
+
+@pytest.fixture(scope="session")
+def signals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A distinct 30 s test signal per extension, so each direction of a call is recognisable."""
+    folder = tmp_path_factory.mktemp("signals")
+    return {
+        user: write_wav(folder / f"{user}.wav", tone_sequence(30.0, seed=seed))
+        for user, seed in (("1000", 11), ("2000", 22))
+    }
+
+
+@pytest.fixture
+def phones(lab: Lab, tmp_path: Path, signals: dict[str, Path]) -> Iterator[PhoneFactory]:
+    """Start registered phones on demand (each sends its extension's signal); all are stopped,
+    and Asterisk is left without a channel, after the test."""
+    started: list[Phone] = []
+
+    def make(user: str, *, auto_answer: bool = False) -> Phone:
+        phone = Phone(
+            user,
+            f"test{user}",
+            workdir=tmp_path / f"phone-{user}-{len(started)}",
+            audio_source=signals[user],
+            auto_answer=auto_answer,
+        ).start()
+        started.append(phone)
+        phone.wait_registered()
+        return phone
+
+    yield make
+    for phone in started:
+        phone.stop()
+    wait_until(lambda: channel_count(lab) == 0, timeout=15.0, what="no channel left in Asterisk")
+
+
+@pytest.fixture
+def worker(lab: Lab, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """`cti run` with the shipped IVR, connected to the lab; stopped after the test."""
+    proc = WorkerProcess(tmp_path / "worker").start()
+    yield proc
+    proc.stop()

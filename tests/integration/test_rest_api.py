@@ -9,51 +9,16 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import connect
 
-from stasis_app.lab import Lab
+from tests.integration.conftest import PhoneFactory
 from tests.integration.workerproc import WorkerProcess
-from tests.sipkit import Phone, channel_count, tone_sequence, write_wav
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.lab
-
-PhoneFactory = Callable[..., Phone]
-
-
-@pytest.fixture
-def worker(lab: Lab, tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = WorkerProcess(tmp_path / "worker").start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-def phones(lab: Lab, tmp_path: Path) -> Iterator[PhoneFactory]:
-    started: list[Phone] = []
-    source = write_wav(tmp_path / "signal.wav", tone_sequence(20.0, seed=3))
-
-    def make(user: str, *, auto_answer: bool = False) -> Phone:
-        phone = Phone(
-            user,
-            f"test{user}",
-            workdir=tmp_path / f"phone-{user}",
-            audio_source=source,
-            auto_answer=auto_answer,
-        ).start()
-        started.append(phone)
-        phone.wait_registered()
-        return phone
-
-    yield make
-    for phone in started:
-        phone.stop()
-    wait_until(lambda: channel_count(lab) == 0, timeout=15.0, what="no channel left in Asterisk")
 
 
 def _channels(worker: WorkerProcess) -> list[dict[str, Any]]:

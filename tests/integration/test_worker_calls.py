@@ -8,21 +8,19 @@ between two phones by correlating each one's recording with the other's distinct
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from stasis_app.lab import Lab
 from stasis_app.settings import REPO_ROOT
+from tests.integration.conftest import PhoneFactory
 from tests.integration.workerproc import WorkerProcess
 from tests.sipkit import (
     Phone,
-    channel_count,
     normalized_cross_correlation,
     read_wav,
-    tone_sequence,
-    write_wav,
 )
 from tests.sipkit.audio import RATE
 from tests.waiting import wait_until
@@ -32,49 +30,6 @@ pytestmark = pytest.mark.lab
 SOUNDS = REPO_ROOT / "sounds"
 QUICK_IVR = Path(__file__).parent / "ivr" / "quick.toml"
 MATCH = 0.6
-
-PhoneFactory = Callable[..., Phone]
-
-
-@pytest.fixture(scope="module")
-def signals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A distinct 30 s test signal per extension, so each direction of a call is recognisable."""
-    folder = tmp_path_factory.mktemp("signals")
-    return {
-        user: write_wav(folder / f"{user}.wav", tone_sequence(30.0, seed=seed))
-        for user, seed in (("1000", 11), ("2000", 22))
-    }
-
-
-@pytest.fixture
-def phones(lab: Lab, tmp_path: Path, signals: dict[str, Path]) -> Iterator[PhoneFactory]:
-    """Start registered phones on demand; all are stopped, and Asterisk left empty, after."""
-    started: list[Phone] = []
-
-    def make(user: str, *, auto_answer: bool = False) -> Phone:
-        phone = Phone(
-            user,
-            f"test{user}",
-            workdir=tmp_path / f"phone-{user}-{len(started)}",
-            audio_source=signals[user],
-            auto_answer=auto_answer,
-        ).start()
-        started.append(phone)
-        phone.wait_registered()
-        return phone
-
-    yield make
-    for phone in started:
-        phone.stop()
-    wait_until(lambda: channel_count(lab) == 0, timeout=15.0, what="no channel left in Asterisk")
-
-
-@pytest.fixture
-def worker(lab: Lab, tmp_path: Path) -> Iterator[WorkerProcess]:
-    """`cti run` with the shipped IVR, connected to the lab."""
-    proc = WorkerProcess(tmp_path / "worker").start()
-    yield proc
-    proc.stop()
 
 
 @pytest.fixture

@@ -23,13 +23,6 @@ def signal_wav(tmp_path: Path) -> Path:
     return write_wav(tmp_path / "signal.wav", tone_sequence(30.0, seed=5))
 
 
-@pytest.fixture
-def worker(lab: Lab, tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = WorkerProcess(tmp_path / "worker").start()
-    yield proc
-    proc.stop(signal.SIGKILL if not proc.running() else signal.SIGTERM)
-
-
 @contextlib.contextmanager
 def _phone(
     user: str, tmp_path: Path, source: Path, *, auto_answer: bool = False
