@@ -42,6 +42,7 @@ DRAIN_SECONDS = 5.0
 # to endpoint:PJSIP makes Asterisk deliver every channel event twice (once per subscription):
 # a DTMF digit would count twice. The second app is filtered to these types at the source.
 ENDPOINT_EVENTS = ("EndpointStateChange", "ContactStatusChange", "PeerStatusChange")
+UNUSED_EVENTS = ("ChannelVarset", "ChannelDialplan", "PlaybackStarted")
 RECONNECT_CAP = 3.0
 
 
@@ -163,6 +164,9 @@ class Worker:
     async def _on_connected(self) -> None:
         log.info("ari.connected", url=self.settings.ari_url, app=self.settings.app)
         try:
+            # Events no call logic reads are dropped by Asterisk instead of parsed by us: about
+            # ten ChannelVarset per call alone.
+            await self.client.set_event_filter(disallowed=UNUSED_EVENTS)
             info = await self.client.asterisk_info()
             self._asterisk_version, self._asterisk_started = info.version, info.startup_time
             app = await self.client.get_application()
@@ -178,7 +182,7 @@ class Worker:
 
     async def _on_endpoints_connected(self) -> None:
         try:
-            await self.endpoint_client.set_event_filter(ENDPOINT_EVENTS)
+            await self.endpoint_client.set_event_filter(allowed=ENDPOINT_EVENTS)
             await self.endpoint_client.subscribe("endpoint:PJSIP")
         except AriError as exc:
             log.warning("endpoints.subscribe_failed", error=str(exc))

@@ -302,10 +302,16 @@ class AriClient:
         params = _params(eventSource=event_source)
         return await self._parsed(Application.from_json, "POST", path, params)
 
-    async def set_event_filter(self, allowed: Sequence[str]) -> Application:
-        """Only events of the ``allowed`` types reach this app (an empty list allows all)."""
+    async def set_event_filter(
+        self, *, allowed: Sequence[str] = (), disallowed: Sequence[str] = ()
+    ) -> Application:
+        """Only ``allowed`` event types reach this app (empty: all), never ``disallowed`` ones.
+        Both lists are replaced, so a filter left by an earlier run cannot linger."""
         path = f"/applications/{_seg(self.app)}/eventFilter"
-        body = {"allowed": [{"type": kind} for kind in allowed]}
+        body = {
+            "allowed": [{"type": kind} for kind in allowed],
+            "disallowed": [{"type": kind} for kind in disallowed],
+        }
         return await self._parsed(Application.from_json, "PUT", path, None, body)
 
     def for_app(self, app: str) -> AriClient:

@@ -211,6 +211,21 @@ async def test_subscribe_adds_an_event_source_to_our_app(client: AriClient, ari:
 
 
 @pytest.mark.asyncio
+async def test_event_filter_replaces_both_lists(client: AriClient, ari: FakeAri) -> None:
+    """set_event_filter PUTs both lists as [{"type": ...}] so no earlier filter lingers."""
+    ari.reply(
+        "PUT",
+        "/ari/applications/cti/eventFilter",
+        200,
+        {"name": "cti", "channel_ids": [], "bridge_ids": [], "endpoint_ids": []},
+    )
+
+    await client.set_event_filter(disallowed=["ChannelVarset"])
+
+    assert ari.last.body == {"allowed": [], "disallowed": [{"type": "ChannelVarset"}]}
+
+
+@pytest.mark.asyncio
 async def test_play_sends_media_comma_joined_and_returns_the_playback(
     client: AriClient, ari: FakeAri
 ) -> None:
