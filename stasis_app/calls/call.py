@@ -226,6 +226,14 @@ class Call:
             await self._leg_answered(item.channel)
         elif isinstance(item, (StasisEnd, ChannelHangupRequest, ChannelDestroyed, ChannelGone)):
             channel = item.channel_id if isinstance(item, ChannelGone) else item.channel.id
+            if (
+                channel == self.callee
+                and self.stage == "dialing"
+                and isinstance(item, ChannelHangupRequest)
+            ):
+                # A leg that is still ringing: only ChannelDestroyed carries the real Q.850
+                # cause (busy, no answer...), which decides what the caller hears.
+                return
             cause = item.cause if isinstance(item, ChannelDestroyed) else None
             await self._channel_gone(channel, cause)
 

@@ -104,6 +104,12 @@ def phones(lab: Lab, tmp_path: Path, signals: dict[str, Path]) -> Iterator[Phone
     for phone in started:
         phone.stop()
     wait_until(lambda: channel_count(lab) == 0, timeout=15.0, what="no channel left in Asterisk")
+    wait_until(lambda: bridge_count(lab) == 0, timeout=5.0, what="no bridge left in Asterisk")
+
+
+def bridge_count(lab: Lab) -> int:
+    """Bridges Asterisk has (`bridge show all` prints a header line, then one per bridge)."""
+    return len([line for line in lab.cli("bridge show all").splitlines() if line.strip()]) - 1
 
 
 @pytest.fixture

@@ -79,14 +79,28 @@ def test_endpoints_show_registration(worker: WorkerProcess, phones: PhoneFactory
     assert found["2000"]["state"] != "online"
 
 
+def _cti(worker: WorkerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a `cti` command against the worker's API, as an operator would."""
+    env = dict(os.environ, CTI_API_URL=worker.api_url, CTI_API_TOKEN=worker.token)
+    return subprocess.run(
+        [sys.executable, "-m", "stasis_app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+
+
 def test_click_to_dial_connects_two_phones(worker: WorkerProcess, phones: PhoneFactory) -> None:
-    """POST /calls rings 1000; when it answers, 2000 rings; both end up in one bridge."""
+    """`cti call 1000 2000` (POST /calls) rings 1000; when it answers, 2000 rings; both end up
+    in one bridge."""
     agent = phones("1000", auto_answer=True)
     customer = phones("2000", auto_answer=True)
 
-    status, body = worker.api("POST", "/calls", {"from_extension": "1000", "to_extension": "2000"})
+    done = _cti(worker, "call", "1000", "2000")
 
-    assert status == 201, body
+    assert done.returncode == 0, done.stderr
     agent.wait_event("CALL_ESTABLISHED", timeout=15.0)
     customer.wait_event("CALL_ESTABLISHED", timeout=15.0)
     bridged = wait_until(
@@ -176,15 +190,7 @@ def test_cti_channels_shows_the_call_as_a_table(
     caller.call("500")
     wait_until(lambda: _channels(worker), what="the IVR call listed")
 
-    env = dict(os.environ, CTI_API_URL=worker.api_url, CTI_API_TOKEN=worker.token)
-    done = subprocess.run(
-        [sys.executable, "-m", "stasis_app", "channels"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+    done = _cti(worker, "channels")
 
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if "1000" in line)

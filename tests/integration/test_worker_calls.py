@@ -201,3 +201,40 @@ def test_without_worker_500_gets_the_fallback_message(lab: Lab, phones: PhoneFac
 
     assert heard(caller, SOUNDS / "ko" / "service-unavailable.wav") > MATCH
     assert closed.param  # baresip reports the server's reason for ending the call
+
+
+def test_busy_extension_plays_busy(worker: WorkerProcess, phones: PhoneFactory) -> None:
+    """2000 rejects the call (486 Busy Here): 1000 hears the busy prompt; the call ends with
+    cause 17 (user busy)."""
+    callee = phones("2000")
+    caller = phones("1000")
+    caller.dial("2000")
+    callee.wait_event("CALL_INCOMING", timeout=10.0)
+
+    callee.hangup()  # rejecting a ringing call sends 486
+
+    caller.wait_event("CALL_CLOSED", timeout=20.0)
+    assert heard(caller, SOUNDS / "ko" / "busy.wav") > MATCH
+    (summary,) = worker.wait_summary()
+    assert (summary["disposition"], summary["cause"]) == ("busy", 17)
+
+
+def test_unanswered_extension_plays_no_answer(
+    lab: Lab, tmp_path: Path, phones: PhoneFactory
+) -> None:
+    """2000 rings and nobody answers: after the ring timeout 1000 hears the no-answer prompt;
+    the call ends with cause 19 and 2000 stops ringing."""
+    worker = WorkerProcess(tmp_path / "worker", extra_env={"CTI_RING_TIMEOUT": "3"}).start()
+    try:
+        callee = phones("2000")
+        caller = phones("1000")
+        caller.dial("2000")
+        callee.wait_event("CALL_INCOMING", timeout=10.0)
+
+        caller.wait_event("CALL_CLOSED", timeout=25.0)
+        callee.wait_event("CALL_CLOSED", timeout=5.0)
+        assert heard(caller, SOUNDS / "ko" / "no-answer.wav") > MATCH
+        (summary,) = worker.wait_summary()
+        assert (summary["disposition"], summary["cause"]) == ("no-answer", 19)
+    finally:
+        worker.stop()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from stasis_app.lab import Lab
 from stasis_app.lab.prompts import install_lab_prompts
 from tests.integration.workerproc import WorkerProcess
 from tests.sipkit import Phone, channel_count, tone_sequence, write_wav
+from tests.sipkit.ports import free_port
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.lab
@@ -60,6 +64,9 @@ def test_bridged_call_is_adopted_after_the_worker_is_killed(
         worker.wait_for(
             lambda: worker.count("recovery.adopt") >= 1, what="the bridged call adopted"
         )
+        status, body = worker.api("GET", "/channels")
+        assert status == 200
+        assert len([c for c in body["channels"] if c["bridge_id"]]) == 2, body
 
         callee.hangup()
         caller.wait_event("CALL_CLOSED", timeout=10.0)
@@ -124,3 +131,26 @@ def test_worker_reconnects_by_itself_when_asterisk_restarts(
         caller.hangup()
         caller.wait_event("CALL_CLOSED")
     assert worker.wait_summary()[-1]["disposition"] == "echo"
+
+
+def test_wrong_ari_password_is_fatal_and_named(lab: Lab, tmp_path: Path) -> None:
+    """A worker with the wrong ARI password does not retry forever: it exits 1 saying that
+    Asterisk rejected the credentials (without printing the password)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
+    env |= {
+        "CTI_ARI_PASSWORD": "not-the-password",
+        "CTI_API_TOKEN": "t",
+        "CTI_DATA_DIR": str(tmp_path),
+        "CTI_HTTP_PORT": str(free_port(udp=False)),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "stasis_app", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "rejected the credentials" in done.stderr
+    assert "not-the-password" not in done.stderr + done.stdout

@@ -1,0 +1,46 @@
+"""The lab says why Asterisk would not start, in Asterisk's own words."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stasis_app.errors import LabError
+from stasis_app.lab import Lab
+from stasis_app.lab.prompts import install_lab_prompts
+from stasis_app.settings import REPO_ROOT
+
+pytestmark = pytest.mark.lab
+
+
+def test_a_config_asterisk_rejects_is_reported_with_its_message(lab: Lab, tmp_path: Path) -> None:
+    """With a modules.conf that requires a module that does not exist, `up` fails with
+    Asterisk's own complaint, and leaves no process or mount behind."""
+    broken = tmp_path / "etc"
+    shutil.copytree(REPO_ROOT / "asterisk" / "etc", broken)
+    with (broken / "modules.conf").open("a") as conf:
+        conf.write("require = res_no_such_module.so\n")
+    lab.down()
+    bad = Lab(lab.paths, config_dir=broken, progress=lambda _: None)
+    try:
+        with pytest.raises(LabError, match="res_no_such_module") as info:
+            bad.up()
+        assert "Asterisk" in str(info.value)
+        assert bad.pid() is None
+        assert bad.processes() == []
+    finally:
+        bad.down()
+        lab.up(install_prompts=lambda root: install_lab_prompts(root, progress=lambda _: None))
+
+
+def test_a_busy_sip_port_is_named(lab: Lab) -> None:
+    """Starting a second Asterisk while the lab runs fails on the busy port, naming it."""
+    other = Lab(lab.paths, progress=lambda _: None)
+    other.paths.pidfile.rename(other.paths.pidfile.with_suffix(".hidden"))
+    try:
+        with pytest.raises(LabError, match=r"port 5060/udp \(SIP\) is already in use"):
+            other.up()
+    finally:
+        other.paths.pidfile.with_suffix(".hidden").rename(other.paths.pidfile)
