@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY stasis_app ./stasis_app
 COPY ivr ./ivr
+COPY dashboards ./dashboards
 RUN pip install --no-cache-dir .
 USER cti
 ENV CTI_DATA_DIR=/var/lib/cti CTI_IVR_FILE=/app/ivr/main.toml CTI_LOG_FORMAT=json
