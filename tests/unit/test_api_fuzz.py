@@ -14,7 +14,7 @@ from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from stasis_app.calls.registry import LiveRegistry
-from tests.unit.test_http_support import (
+from tests.unit.http_support import (
     AUTH,
     EPOCH0,
     Clock,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from stasis_app.events.bus import EventBus, ScreenPop, Subscription
-from tests.unit.test_http_support import call_event
+from tests.unit.http_support import call_event
 
 
 async def take_all(subscription: Subscription) -> list[ScreenPop]:

@@ -6,7 +6,7 @@ import pytest
 
 from stasis_app.errors import ConfigError
 from stasis_app.http.auth import require_token
-from tests.unit.test_http_support import client, make_app
+from tests.unit.http_support import client, make_app
 
 
 @pytest.mark.asyncio

@@ -20,7 +20,7 @@ from stasis_app.events.bus import EventBus
 from stasis_app.http import ApiServer, commands
 from stasis_app.http.client import ApiClient, ApiRejected, ApiUnreachable, read_token
 from stasis_app.http.server import bind
-from tests.unit.test_http_support import (
+from tests.unit.http_support import (
     EPOCH0,
     TOKEN,
     Clock,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_http_support import client, make_app
+from tests.unit.http_support import client, make_app
 
 
 def assert_envelope(body: dict[str, Any], code: str) -> dict[str, Any]:

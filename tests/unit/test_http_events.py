@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from stasis_app.events import CallEvent
 from stasis_app.events.bus import EventBus
 from stasis_app.http import ApiServer
-from tests.unit.test_http_support import AUTH, TOKEN, call_event, client, make_app
+from tests.unit.http_support import AUTH, TOKEN, call_event, client, make_app
 
 
 @contextlib.asynccontextmanager

@@ -7,7 +7,7 @@ from structlog.testing import capture_logs
 
 from stasis_app.calls.registry import LiveRegistry
 from stasis_app.errors import AriConnectionError
-from tests.unit.test_http_support import (
+from tests.unit.http_support import (
     EPOCH0,
     Clock,
     FakeControl,

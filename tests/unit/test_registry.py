@@ -10,7 +10,7 @@ import pytest
 from stasis_app.ari import Bridge, Channel, Endpoint, parse_event
 from stasis_app.ari.ids import ChannelId
 from stasis_app.calls.registry import ContactView, LiveRegistry, extension_of
-from tests.unit.test_http_support import (
+from tests.unit.http_support import (
     EPOCH0,
     T0,
     Clock,
