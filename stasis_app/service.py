@@ -34,6 +34,7 @@ from stasis_app.events.store import CallStore
 from stasis_app.http.app import cors_origins_from, create_app
 from stasis_app.http.server import ApiServer
 from stasis_app.ivr import IvrDefinition, load
+from stasis_app.lagmonitor import LoopLagMonitor
 from stasis_app.settings import Settings
 
 log = structlog.get_logger("cti.service")
@@ -123,6 +124,7 @@ class Worker:
             s.http_host,
             s.http_port,
         )
+        self.lag = LoopLagMonitor()
         self.stopping = asyncio.Event()
 
     # -------------------------------------------------------------- WorkerStatus (GET /health)
@@ -145,6 +147,18 @@ class Worker:
     @property
     def version(self) -> str:
         return __version__
+
+    @property
+    def loop_lag_max_ms(self) -> float:
+        return self.lag.max_ms
+
+    @property
+    def loop_lag_recent_p99_ms(self) -> float:
+        return self.lag.recent_p99_ms
+
+    @property
+    def loop_lag_recent_max_ms(self) -> float:
+        return self.lag.recent_max_ms
 
     def _deps(self, dispatcher: Dispatcher) -> CallDeps:
         return CallDeps(
@@ -197,6 +211,7 @@ class Worker:
             self.endpoint_stream.run(self.registry.apply, self._on_endpoints_connected)
         )
         shipping = asyncio.create_task(self.shipper.run()) if self.shipper else None
+        lag = asyncio.create_task(self.lag.run())
         stop = asyncio.create_task(self.stopping.wait())
         replaced = asyncio.create_task(self.dispatcher.replaced.wait())
         try:
@@ -213,7 +228,7 @@ class Worker:
             await self.api.stop()
             await self.stream.close()
             await self.endpoint_stream.close()
-            for task in (reader, endpoint_reader, shipping):
+            for task in (reader, endpoint_reader, shipping, lag):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, AriError):

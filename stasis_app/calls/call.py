@@ -131,6 +131,9 @@ class Call:
         # What to do when one of our non-IVR prompts ends (then hang up, transfer, echo...).
         self._then: dict[PlaybackId, Callable[[], Awaitable[None]]] = {}
         self._legs = 0
+        # Digit -> next prompt requested (ms): the worker's own reaction time, for the bench.
+        self._digit_at: float | None = None
+        self._digit_to_prompt_ms: list[float] = []
         self._done = False
         self._released = False  # the caller was handed back to the dialplan: not ours to hang up
         if adopt is not None:  # a bridged call found by recovery after a restart
@@ -195,6 +198,7 @@ class Call:
                 duration=round(duration, 3),
                 ivr_path=list(self._ivr_path),
                 callee=self.callee_extension,
+                digit_to_prompt_ms=self._digit_to_prompt_ms or None,
             )
             log.info(
                 "call.summary",
@@ -218,6 +222,8 @@ class Call:
             await self._to_ivr(item)
         elif isinstance(item, ChannelDtmfReceived):
             if item.channel.id == self.caller.id:
+                if self._digit_at is None:
+                    self._digit_at = time.perf_counter()
                 self.emit("digit", digit=item.digit, menu=self.menu)
                 await self._to_ivr(Digit(item.digit))
         elif isinstance(item, PlaybackFinished):
@@ -346,6 +352,13 @@ class Call:
         self._playbacks[playback_id] = play.token
         media = [f"sound:cti/{p}" for p in play.prompts]
         await self.client.play(self.caller.id, media, lang=play.language, playback_id=playback_id)
+        self._prompt_requested()
+
+    def _prompt_requested(self) -> None:
+        if self._digit_at is not None:
+            took = (time.perf_counter() - self._digit_at) * 1000
+            self._digit_to_prompt_ms.append(round(took, 2))
+            self._digit_at = None
 
     async def _playback_finished(self, playback_id: PlaybackId) -> None:
         then = self._then.pop(playback_id, None)
@@ -471,6 +484,7 @@ class Call:
         await self.client.play(
             self.caller.id, [f"sound:cti/{prompt}"], lang=self._language(), playback_id=playback_id
         )
+        self._prompt_requested()
 
     def _language(self) -> str | None:
         return self.ivr.language if self.ivr is not None else None

@@ -108,6 +108,9 @@ class HealthOut(BaseModel):
     asterisk_started: datetime | None
     asterisk_uptime: float | None = Field(description="Seconds since Asterisk started")
     version: str = Field(description="The worker's version")
+    loop_lag_max_ms: float = Field(ge=0, description="Worst event-loop lag since start (ms)")
+    loop_lag_recent_p99_ms: float = Field(ge=0, description="Loop lag p99, last ~30 s (ms)")
+    loop_lag_recent_max_ms: float = Field(ge=0, description="Worst loop lag, last ~30 s (ms)")
 
 
 class CallSummaryOut(_Response):

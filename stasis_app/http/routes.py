@@ -64,6 +64,9 @@ def health_router(status_of: WorkerStatus, now: Callable[[], float]) -> APIRoute
             asterisk_started=started,
             asterisk_uptime=uptime,
             version=status_of.version,
+            loop_lag_max_ms=round(status_of.loop_lag_max_ms, 1),
+            loop_lag_recent_p99_ms=round(status_of.loop_lag_recent_p99_ms, 1),
+            loop_lag_recent_max_ms=round(status_of.loop_lag_recent_max_ms, 1),
         )
 
     return router

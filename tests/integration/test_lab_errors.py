@@ -44,3 +44,11 @@ def test_a_busy_sip_port_is_named(lab: Lab) -> None:
             other.up()
     finally:
         other.paths.pidfile.with_suffix(".hidden").rename(other.paths.pidfile)
+
+
+def test_asterisk_starts_without_a_warning_about_our_configuration(lab: Lab) -> None:
+    """The shipped asterisk/etc loads cleanly: no WARNING or ERROR in Asterisk's start-up output
+    (a garbled dialplan or a missing config file shows up here before it misroutes a call)."""
+    console = lab.paths.console_log.read_text(errors="replace")
+    complaints = [ln for ln in console.splitlines() if "WARNING[" in ln or "ERROR[" in ln]
+    assert complaints == []

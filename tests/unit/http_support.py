@@ -166,6 +166,9 @@ class FakeStatus:
     asterisk_version: str | None = "22.5.0"
     asterisk_started: datetime | None = T0
     version: str = "0.1.0"
+    loop_lag_max_ms: float = 12.5
+    loop_lag_recent_p99_ms: float = 1.5
+    loop_lag_recent_max_ms: float = 3.0
 
 
 class FakeHistory:

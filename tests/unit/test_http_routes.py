@@ -51,6 +51,7 @@ async def test_health_reports_ari_and_asterisk() -> None:
         "22.5.0",
     )
     assert body["asterisk_uptime"] == 100.0
+    assert (body["loop_lag_max_ms"], body["loop_lag_recent_p99_ms"]) == (12.5, 1.5)
 
 
 @pytest.mark.asyncio

@@ -1,0 +1,122 @@
+"""What the harness reads from the machine: process CPU and memory, the worker's API, logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (all threads) from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread (name/tid; the main thread's tid is the pid, i.e. the event loop)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        label = "main (event loop)" if task.name == str(pid) else f"{name}/{task.name}"
+        out[label] = out.get(label, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+class Api:
+    """The worker's REST API on loopback (urllib: the harness must not share the worker's stack)."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.token = token
+
+    def get(self, path: str, timeout: float = 10.0) -> Any:
+        request = urllib.request.Request(  # noqa: S310 - always our loopback http:// base
+            self.base + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - loopback
+            return json.loads(answer.read())
+
+    def health(self) -> dict[str, Any] | None:
+        try:
+            body: dict[str, Any] = self.get("/health", timeout=2.0)
+        except OSError:
+            return None
+        return body
+
+
+class ChannelsProbe:
+    """GET /channels every 20 ms from a thread; each sample keeps how many channels were live."""
+
+    def __init__(self, api: Api) -> None:
+        self.samples: list[tuple[int, float]] = []  # (live channels, seconds)
+        self.errors = 0
+        self._api = api
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            start = time.perf_counter()
+            try:
+                body = self._api.get("/channels")
+            except OSError:
+                self.errors += 1
+                continue
+            self.samples.append((len(body["channels"]), time.perf_counter() - start))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def at_least(self, live: int) -> list[float]:
+        return [took * 1000 for n, took in self.samples if n >= live]
+
+
+class LogWatch:
+    """Lines appended to Asterisk's log since the watch began (the file may be recreated)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+
+    def new_lines(self) -> list[str]:
+        if not self.path.exists():
+            return []
+        size = self.path.stat().st_size
+        start = self.offset if size >= self.offset else 0
+        with self.path.open("rb") as f:
+            f.seek(start)
+            data = f.read()
+        self.offset = start + len(data)
+        return data.decode(errors="replace").splitlines()
+
+
+def taskprocessor_warnings(lines: list[str]) -> int:
+    return sum(1 for ln in lines if "WARNING" in ln and "taskprocessor" in ln.lower())

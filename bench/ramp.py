@@ -1,0 +1,82 @@
+"""One ramp step: SIPp at a fixed rate against one target, with everything measured around it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import sipp
+from bench.metrics import LogWatch, cpu_seconds, pct, taskprocessor_warnings
+from bench.sipp import Target
+from bench.targets import WorkerProcess
+from stasis_app.lab import Lab
+
+SETTLE = 1.5  # s after SIPp exits: the last hangups and their events reach the store
+
+
+@dataclass(frozen=True)
+class Step:
+    target: str
+    rate: float
+    attempted: int
+    answered: int
+    handled: int
+    invite_p50: float | None
+    invite_p99: float | None
+    bye_p50: float | None
+    bye_p99: float | None
+    worker_cpu_ms: float
+    asterisk_cpu_ms: float
+    d2p_p50: float | None
+    d2p_p99: float | None
+    loop_lag_ms: float | None
+    tp_warnings: int
+
+    @property
+    def clean(self) -> bool:
+        return self.handled == self.attempted
+
+
+class Stepper:
+    def __init__(self, lab: Lab, worker: WorkerProcess, work: Path) -> None:
+        self.lab, self.worker, self.work = lab, worker, work
+        self.messages = lab.paths.log_dir / "messages"
+
+    def step(self, target: Target, rate: float, seconds: float) -> Step:
+        calls = max(1, round(rate * seconds))
+        asterisk = self.lab.pid()
+        assert asterisk is not None, "the lab Asterisk is not running"
+        watch = LogWatch(self.messages)
+        w0, a0 = cpu_seconds(self.worker.pid), cpu_seconds(asterisk)
+        t0 = time.time()
+        runner = sipp.Sipp(target, self.work, calls=calls, rate=rate)
+        worst_lag = 0.0
+        # Poll the worker's recent lag while SIPp runs: /health keeps only the last ~30 s.
+        while runner.proc.poll() is None:
+            time.sleep(2.0)
+            health = self.worker.api.health()
+            if health is not None:
+                worst_lag = max(worst_lag, health["loop_lag_recent_max_ms"])
+        result = runner.wait()
+        time.sleep(SETTLE)
+        t1 = time.time()
+        w1, a1 = cpu_seconds(self.worker.pid), cpu_seconds(asterisk)
+        d2p = self.worker.digit_to_prompt(t0, t1) if target.name == "stasis" else []
+        return Step(
+            target=target.name,
+            rate=rate,
+            attempted=calls,
+            answered=result.answered,
+            handled=result.handled,
+            invite_p50=pct(result.invite_ms, 0.5),
+            invite_p99=pct(result.invite_ms, 0.99),
+            bye_p50=pct(result.bye_ms, 0.5),
+            bye_p99=pct(result.bye_ms, 0.99),
+            worker_cpu_ms=(w1 - w0) * 1000 / calls,
+            asterisk_cpu_ms=(a1 - a0) * 1000 / calls,
+            d2p_p50=pct(d2p, 0.5),
+            d2p_p99=pct(d2p, 0.99),
+            loop_lag_ms=worst_lag if target.name == "stasis" else None,
+            tp_warnings=taskprocessor_warnings(watch.new_lines()),
+        )
