@@ -69,7 +69,13 @@ def build(rootfs: Path, progress: Progress, *, mirror: str | None = None) -> Non
     ]
     if mirror:
         cmd.append(mirror)
-    _run_debootstrap(cmd, progress)
+    try:
+        _run_debootstrap(cmd, progress)
+    except BaseException:
+        # A failed or interrupted build leaves nothing that could be mistaken for a rootfs.
+        _unmount_proc(partial)
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     if not (partial / "usr/sbin/asterisk").is_file():
         raise LabError(f"debootstrap finished but {partial}/usr/sbin/asterisk is missing")
     version = subprocess.run(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,23 @@ def test_asterisk_starts_without_a_warning_about_our_configuration(lab: Lab) -> 
     console = lab.paths.console_log.read_text(errors="replace")
     complaints = [ln for ln in console.splitlines() if "WARNING[" in ln or "ERROR[" in ln]
     assert complaints == []
+
+
+def test_an_unreachable_package_archive_is_said_plainly(tmp_path: Path) -> None:
+    """Building the lab from an archive that cannot be reached fails fast with a message that
+    says so (and how to point at another mirror), leaving no half-built rootfs behind."""
+    env = dict(os.environ, CTI_LAB_DIR=str(tmp_path / "lab"))
+    env["CTI_LAB_MIRROR"] = "http://127.0.0.1:9/debian"  # nothing listens on the discard port
+    done = subprocess.run(
+        [sys.executable, "-m", "stasis_app", "lab", "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "package archive is unreachable" in done.stderr
+    assert "CTI_LAB_MIRROR" in done.stderr
+    assert not (tmp_path / "lab" / "rootfs").exists()
+    assert not (tmp_path / "lab" / "rootfs.partial").exists()
