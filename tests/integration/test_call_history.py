@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 
 from stasis_app.lab import Lab
 from tests.fakes.bulk_server import BulkServer
+from tests.integration.cti import run_cti
 from tests.integration.workerproc import WorkerProcess
 from tests.sipkit import Phone, channel_count
 from tests.waiting import wait_until
@@ -98,14 +97,7 @@ def test_calls_appear_in_history_with_their_timeline(lab: Lab, tmp_path: Path) -
         worker.stop()
 
     env = dict(os.environ, CTI_DATA_DIR=str(worker.workdir / "data"))
-    listed = subprocess.run(
-        [sys.executable, "-m", "stasis_app", "calls", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    listed = run_cti("calls", "list", env=env)
     assert listed.returncode == 0, listed.stderr
     assert call["call_id"] in listed.stdout
 

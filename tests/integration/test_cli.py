@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from stasis_app.settings import REPO_ROOT
+from tests.integration.cti import run_cti as cti
 
 IVR = REPO_ROOT / "ivr" / "main.toml"
-
-
-def cti(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stasis_app", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
 
 
 def _built_sounds(tmp_path: Path) -> Path:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from stasis_app.errors import LabError
 from stasis_app.lab import Lab
 from stasis_app.lab.prompts import install_lab_prompts
 from stasis_app.settings import REPO_ROOT
+from tests.integration.cti import run_cti
 
 pytestmark = pytest.mark.lab
 
@@ -62,14 +61,7 @@ def test_an_unreachable_package_archive_is_said_plainly(tmp_path: Path) -> None:
     says so (and how to point at another mirror), leaving no half-built rootfs behind."""
     env = dict(os.environ, CTI_LAB_DIR=str(tmp_path / "lab"))
     env["CTI_LAB_MIRROR"] = "http://127.0.0.1:9/debian"  # nothing listens on the discard port
-    done = subprocess.run(
-        [sys.executable, "-m", "stasis_app", "lab", "up"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cti("lab", "up", env=env, timeout=120)
     assert done.returncode == 1
     assert "package archive is unreachable" in done.stderr
     assert "CTI_LAB_MIRROR" in done.stderr

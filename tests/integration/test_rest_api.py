@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -15,6 +14,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.integration.conftest import PhoneFactory
+from tests.integration.cti import run_cti
 from tests.integration.workerproc import WorkerProcess
 from tests.waiting import wait_until
 
@@ -82,14 +82,7 @@ def test_endpoints_show_registration(worker: WorkerProcess, phones: PhoneFactory
 def _cti(worker: WorkerProcess, *args: str) -> subprocess.CompletedProcess[str]:
     """Run a `cti` command against the worker's API, as an operator would."""
     env = dict(os.environ, CTI_API_URL=worker.api_url, CTI_API_TOKEN=worker.token)
-    return subprocess.run(
-        [sys.executable, "-m", "stasis_app", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+    return run_cti(*args, env=env, timeout=20)
 
 
 def test_click_to_dial_connects_two_phones(worker: WorkerProcess, phones: PhoneFactory) -> None:

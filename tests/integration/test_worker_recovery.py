@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 
 from stasis_app.lab import Lab
 from stasis_app.lab.prompts import install_lab_prompts
+from tests.integration.cti import run_cti
 from tests.integration.workerproc import WorkerProcess
 from tests.sipkit import Phone, channel_count, tone_sequence, write_wav
 from tests.sipkit.ports import free_port
@@ -143,14 +142,7 @@ def test_wrong_ari_password_is_fatal_and_named(lab: Lab, tmp_path: Path) -> None
         "CTI_DATA_DIR": str(tmp_path),
         "CTI_HTTP_PORT": str(free_port(udp=False)),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "stasis_app", "run"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = run_cti("run", env=env, timeout=30)
     assert done.returncode == 1
     assert "rejected the credentials" in done.stderr
     assert "not-the-password" not in done.stderr + done.stdout
