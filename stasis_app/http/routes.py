@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response, status
@@ -159,13 +160,27 @@ def history_router(history: CallHistory | None) -> APIRouter:
 
     @router.get("/calls", response_model=CallList)
     async def list_calls(
+        *,
+        since: Annotated[datetime | float | None, Query(description=SINCE)] = None,
+        until: Annotated[datetime | float | None, Query(description=UNTIL)] = None,
+        caller: Annotated[str | None, Query(pattern=CALLER_PATTERN)] = None,
         extension: Annotated[str | None, Query(pattern=EXTENSION_PATTERN)] = None,
+        disposition: Annotated[str | None, Query(pattern=DISPOSITION_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> CallList:
-        """Recorded calls, newest first (503 when the worker keeps no history)."""
+        """Recorded calls, newest first, filtered by start time, caller, extension (dialed or
+        final callee) and disposition (``in-progress`` for calls not ended); 503 when the worker
+        keeps no history. A time without a zone is taken as UTC."""
         calls = await asyncio.to_thread(
-            store().list_calls, extension=extension, limit=limit, offset=offset
+            store().list_calls,
+            since=_epoch(since),
+            until=_epoch(until),
+            caller=caller,
+            extension=extension,
+            disposition=disposition,
+            limit=limit,
+            offset=offset,
         )
         return CallList(calls=[CallSummaryOut.model_validate(c.to_dict()) for c in calls])
 
@@ -183,3 +198,20 @@ def history_router(history: CallHistory | None) -> APIRouter:
 
 
 __all__ = ["control_router", "health_router", "history_router", "live_router"]
+
+
+# Caller numbers may carry a leading + (E.164) and be longer than our extensions.
+CALLER_PATTERN = r"^\+?[0-9]{1,32}$"
+DISPOSITION_PATTERN = r"^[a-z][a-z-]{0,31}$"
+
+
+SINCE = "calls started at or after this time: ISO 8601, or Unix seconds"
+UNTIL = "calls started before this time: ISO 8601, or Unix seconds"
+
+
+def _epoch(moment: datetime | float | None) -> float | None:
+    if moment is None or isinstance(moment, float):
+        return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

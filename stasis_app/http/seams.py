@@ -58,6 +58,8 @@ class CallHistory(Protocol):
     def list_calls(
         self,
         *,
+        since: float | None = None,
+        until: float | None = None,
         caller: str | None = None,
         extension: str | None = None,
         disposition: str | None = None,

@@ -192,13 +192,17 @@ class FakeHistory:
     def list_calls(
         self,
         *,
+        since: float | None = None,
+        until: float | None = None,
         caller: str | None = None,
         extension: str | None = None,
         disposition: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[CallSummary]:
-        self.queries.append({"extension": extension, "limit": limit, "offset": offset})
+        query = {"since": since, "until": until, "caller": caller, "extension": extension}
+        query |= {"disposition": disposition, "limit": limit, "offset": offset}
+        self.queries.append({k: v for k, v in query.items() if v is not None})
         return [self.summary][offset : offset + limit]
 
     def get_call(self, call_id: str) -> CallDetail:

@@ -234,6 +234,35 @@ async def test_call_history_lists_and_filters() -> None:
 
 
 @pytest.mark.asyncio
+async def test_call_history_filters_by_time_caller_and_disposition() -> None:
+    """GET /calls turns since/until (ISO 8601, UTC when no zone is given) into epoch seconds and
+    passes caller and disposition through."""
+    history = FakeHistory()
+    params = {
+        "since": "2026-11-26T08:00:00Z",
+        "until": "2026-11-26T09:00:00",
+        "caller": "+821012345678",
+        "disposition": "no-answer",
+    }
+    async with client(make_app(history=history)) as http:
+        response = await http.get("/calls", params=params)
+    assert response.status_code == 200
+    (query,) = history.queries
+    assert query["since"] == 1795680000.0
+    assert query["until"] == 1795683600.0
+    assert (query["caller"], query["disposition"]) == ("+821012345678", "no-answer")
+
+
+@pytest.mark.asyncio
+async def test_call_history_rejects_a_malformed_time() -> None:
+    """A since that is not a date is a 400 naming the field, not a 500."""
+    async with client(make_app(history=FakeHistory())) as http:
+        response = await http.get("/calls", params={"since": "yesterday-ish"})
+    assert response.status_code == 400
+    assert "since" in response.json()["error"]["message"]
+
+
+@pytest.mark.asyncio
 async def test_one_call_with_its_timeline() -> None:
     """GET /calls/{id} returns the summary and the events; an unknown id is 404."""
     async with client(make_app(history=FakeHistory())) as http:
