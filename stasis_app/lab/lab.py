@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -75,7 +76,6 @@ class Lab:
         self.paths = paths
         self.config_dir = config_dir
         self.progress = progress
-        self._child: subprocess.Popen[bytes] | None = None
 
     # ------------------------------------------------------------------------------ lifecycle
     def up(self, *, install_prompts: Callable[[Path], None] | None = None) -> LabStatus:
@@ -120,10 +120,6 @@ class Lab:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(stray, signal.SIGKILL)
             _wait_gone(stray, 5.0)
-        if self._child is not None:
-            # _wait_gone may have reaped it with waitpid; let Popen learn that it is gone.
-            self._child.poll()
-            self._child = None
         fs.unmount_proc(self.paths.rootfs)
         self.paths.pidfile.unlink(missing_ok=True)
 
@@ -160,34 +156,44 @@ class Lab:
 
     # ------------------------------------------------------------------------------- helpers
     def _spawn(self) -> int:
+        """Start Asterisk in the rootfs; its pid (chroot execs it) goes to the pidfile.
+
+        posix_spawn rather than Popen: Asterisk outlives this object (``cti lab up`` returns
+        while it runs), and a Popen dropped with its child alive warns at garbage collection.
+        The child is reaped with waitpid, in _wait_booted or in down().
+        """
         self.paths.base.mkdir(parents=True, exist_ok=True)
-        log = open(self.paths.console_log, "w")  # noqa: SIM115 - handed to the child process
-        with log:
-            proc = subprocess.Popen(
-                [
-                    "chroot",
-                    str(self.paths.rootfs),
-                    "/usr/sbin/asterisk",
-                    "-f",  # stay in the foreground: this pid is Asterisk's for its whole life
-                    "-n",  # no ANSI colours in the console log
-                    "-U",
-                    "asterisk",
-                    "-G",
-                    "asterisk",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C in the terminal is ours to handle, not Asterisk's
-            )
-        self.paths.pidfile.write_text(f"{proc.pid}\n")
-        self._child = proc  # reaped in _wait_booted if it dies early
-        return proc.pid
+        argv = [
+            "chroot",
+            str(self.paths.rootfs),
+            "/usr/sbin/asterisk",
+            "-f",  # stay in the foreground: this pid is Asterisk's for its whole life
+            "-n",  # no ANSI colours in the console log
+            "-U",
+            "asterisk",
+            "-G",
+            "asterisk",
+        ]
+        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+        log_flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        pid = os.posix_spawn(
+            chroot,
+            argv,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, str(self.paths.console_log), log_flags, 0o644),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+            setsid=True,  # Ctrl-C in the terminal is ours to handle, not Asterisk's
+        )
+        self.paths.pidfile.write_text(f"{pid}\n")
+        return pid
 
     def _wait_booted(self, pid: int) -> None:
         deadline = time.monotonic() + BOOT_TIMEOUT
         while time.monotonic() < deadline:
-            code = self._child.poll() if self._child is not None else None
+            code = _exit_code(pid)
             if code is not None:
                 self.paths.pidfile.unlink(missing_ok=True)
                 fs.unmount_proc(self.paths.rootfs)
@@ -250,7 +256,20 @@ class Lab:
             raise LabError(f"asterisk -rx {command!r} failed: {done.stderr or done.stdout}")
         return done.stdout
 
-    def _check_ports_free(self) -> None:
+    def _check_ports_free(self, *, grace: float = 3.0) -> None:
+        """Every port Asterisk needs must be free; one just released gets ``grace`` seconds."""
+        deadline = time.monotonic() + grace
+        while True:
+            try:
+                self._probe_ports()
+            except LabError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+            else:
+                return
+
+    def _probe_ports(self) -> None:
         for port, proto, what in PORTS:
             kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
             host = "127.0.0.1" if port == 8088 else "0.0.0.0"  # noqa: S104 - probing, not serving
@@ -280,6 +299,15 @@ class Lab:
         return found
 
 
+def _exit_code(pid: int) -> int | None:
+    """The exit code of our child ``pid`` if it has ended (reaping it), else None."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None if Path(f"/proc/{pid}").exists() else -1
+    return os.waitstatus_to_exitcode(status) if done == pid else None
+
+
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -291,8 +319,11 @@ def _wait_gone(pid: int, timeout: float) -> bool:
             pass  # not our child: fall back to probing /proc
         if not Path(f"/proc/{pid}").exists():
             return True
+        # A zombie leader whose other threads are still exiting still holds its sockets (SIP
+        # 5060 would look busy to the next start): gone means no thread is left.
         with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
-            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+            zombie = stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+            if zombie and len(list(Path(f"/proc/{pid}/task").iterdir())) <= 1:
                 return True
         time.sleep(0.05)
     return False
