@@ -138,6 +138,18 @@ class TimelineEventOut(_Response):
     doc: dict[str, Any]
 
 
+class DeadLetterOut(_Response):
+    event_id: str
+    call_id: str
+    action: str
+    reason: str = Field(description="Why Elasticsearch refused the document")
+    at: float = Field(description="When it was refused (Unix seconds)")
+
+
+class DeadLetterList(BaseModel):
+    dead_letters: list[DeadLetterOut]
+
+
 class CallDetailOut(BaseModel):
     summary: CallSummaryOut
     events: list[TimelineEventOut]
@@ -168,6 +180,8 @@ __all__ = [
     "ChannelList",
     "ChannelOut",
     "ContactOut",
+    "DeadLetterList",
+    "DeadLetterOut",
     "EndpointList",
     "EndpointOut",
     "ErrorBody",

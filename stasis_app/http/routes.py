@@ -28,6 +28,8 @@ from stasis_app.http.models import (
     CallSummaryOut,
     ChannelList,
     ChannelOut,
+    DeadLetterList,
+    DeadLetterOut,
     EndpointList,
     EndpointOut,
     ErrorOut,
@@ -193,6 +195,15 @@ def history_router(history: CallHistory | None) -> APIRouter:
             summary=CallSummaryOut.model_validate(detail.summary.to_dict()),
             events=[TimelineEventOut.model_validate(e) for e in detail.events],
         )
+
+    @router.get("/dead-letters", response_model=DeadLetterList)
+    async def dead_letters(
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> DeadLetterList:
+        """Call events Elasticsearch rejected for their content (kept, never shipped), newest
+        first. ``cti calls dead-letters --retry`` queues them again once the cause is fixed."""
+        letters = await asyncio.to_thread(store().dead_letters, limit)
+        return DeadLetterList(dead_letters=[DeadLetterOut.model_validate(d) for d in letters])
 
     return router
 

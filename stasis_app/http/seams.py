@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from stasis_app.events.store import CallDetail, CallSummary
+    from stasis_app.events.store import CallDetail, CallSummary, DeadLetter
 
 
 class CallControl(Protocol):
@@ -66,6 +66,8 @@ class CallHistory(Protocol):
         limit: int = 50,
         offset: int = 0,
     ) -> Sequence[CallSummary]: ...
+
+    def dead_letters(self, limit: int = 100) -> Sequence[DeadLetter]: ...
 
     def get_call(self, call_id: str) -> CallDetail:
         """Raises :class:`~stasis_app.errors.CallNotFound`."""

@@ -24,7 +24,7 @@ from stasis_app.errors import (
 )
 from stasis_app.events import CallEvent
 from stasis_app.events.bus import EventBus
-from stasis_app.events.store import CallDetail, CallSummary, TimelineEvent
+from stasis_app.events.store import CallDetail, CallSummary, DeadLetter, TimelineEvent
 from stasis_app.http import create_app
 
 TOKEN = "s3cret-token-for-tests"
@@ -204,6 +204,10 @@ class FakeHistory:
         query |= {"disposition": disposition, "limit": limit, "offset": offset}
         self.queries.append({k: v for k, v in query.items() if v is not None})
         return [self.summary][offset : offset + limit]
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        letter = DeadLetter("e9", "c1", "digit", "mapper_parsing_exception: bad digit", EPOCH0)
+        return [letter][:limit]
 
     def get_call(self, call_id: str) -> CallDetail:
         if call_id != "c1":

@@ -270,3 +270,13 @@ async def test_one_call_with_its_timeline() -> None:
         missing = await http.get("/calls/c2")
     assert [e["action"] for e in found.json()["events"]] == ["call-started"]
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "call-not-found")
+
+
+@pytest.mark.asyncio
+async def test_dead_letters_are_listed() -> None:
+    """GET /dead-letters shows the events Elasticsearch refused, with the reason."""
+    async with client(make_app(history=FakeHistory())) as http:
+        body = (await http.get("/dead-letters")).json()
+    (letter,) = body["dead_letters"]
+    assert (letter["event_id"], letter["call_id"]) == ("e9", "c1")
+    assert "mapper_parsing_exception" in letter["reason"]
