@@ -22,4 +22,6 @@ def failed_dial_outcome(cause: int | None) -> tuple[str, str, int]:
         return "no-answer", "no-answer", NO_ANSWER
     if cause == UNALLOCATED:
         return "unknown-extension", "unknown-extension", UNALLOCATED
+    # Everything else, a declined call (21, SIP 603) included, is "not available": the caller
+    # cannot tell a rejection from a phone that is off, and should not be told.
     return "unavailable", "unavailable", SUBSCRIBER_ABSENT
