@@ -90,19 +90,32 @@ def run(  # noqa: PLR0917 - the one orchestration call, named at its only call s
             step = stepper.step(target, rate, seconds)
             say(f"  {step.handled}/{step.attempted} handled, worker {step.worker_cpu_ms:.2f} ms")
             results.steps.append(step)
+            _settle(results, lab, f"after {target.name} at {rate:g}/s")
         if not results.steps[-1].clean:
             break  # the dialplan IVR is no longer clean: the ramp has found its ceiling
     results.profile = thread_profile(threads0, thread_cpu(worker.pid), results)
     for live in lives:
         say(f"/channels with {live} live calls")
         results.channels.append(endurance.channels_under_load(worker, work, live))
+        _settle(results, lab, f"after /channels with {live} live")
     clean = report.highest_clean(results.steps, "stasis") or rates[0]
     say(f"soak at {clean / 2:g}/s for {soak_s:g} s")
     results.soak = endurance.soak(lab, worker, work, rate=clean / 2, seconds=soak_s)
+    _settle(results, lab, "after the soak")
     say("fault: SIGKILL the worker under load")
     results.worker_kill = faults.kill_worker(lab, worker, work, rate=10)
+    _settle(results, lab, "after the worker kill")
     say("fault: restart Asterisk under load")
     results.asterisk_restart = faults.restart_asterisk(lab, worker, work, rate=10)
+
+
+def _settle(results: report.Results, lab: Lab, when: str) -> None:
+    """Start every phase from an empty lab; say so when channels had to be hung up by force."""
+    forced = endurance.settle(lab)
+    if forced:
+        note = f"{forced} channel(s) were still up {when} and were hung up before going on."
+        say(note)
+        results.notes.append(note)
 
 
 def thread_profile(

@@ -76,6 +76,26 @@ def leftovers(lab: Lab) -> tuple[int, int]:
     return channels, bridges
 
 
+def settle(lab: Lab, *, within: float = 15.0) -> int:
+    """Let the lab empty itself after a phase; hang up whatever is left after ``within`` s.
+
+    An overloaded step leaves channels behind whose SIPp side gave up (only the dialplan's
+    backstop would end them): the next phase must not measure them. Returns how many channels
+    had to be hung up by force (reported, since that is a finding in itself).
+    """
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if leftovers(lab)[0] == 0:
+            return 0
+        time.sleep(0.5)
+    stuck = leftovers(lab)[0]
+    lab.cli("channel request hangup all")
+    end = time.monotonic() + 15.0
+    while leftovers(lab)[0] > 0 and time.monotonic() < end:
+        time.sleep(0.5)
+    return stuck
+
+
 def soak(lab: Lab, worker: WorkerProcess, work: Path, *, rate: float, seconds: float) -> Soak:
     rss0 = rss_kb(worker.pid)
     t0 = time.time()
