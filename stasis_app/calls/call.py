@@ -464,7 +464,7 @@ class Call:
         self.emit("transferred", extension=extension, by="api", stage=self.stage)
         self.deps.on_menu(self.caller.id, None)
         self.stage = "transfer"
-        await self._cancel_timers()
+        self._cancel_timers()
         for playback_id in [*self._playbacks, *self._then]:
             await self.client.stop_playback(playback_id, missing_ok=True)
         self._playbacks.clear()
@@ -494,7 +494,7 @@ class Call:
         """Play ``prompt`` to the caller, then hang up with ``cause`` when it finishes."""
         self.stage = "closing"
         self.cause = cause
-        await self._cancel_timers()
+        self._cancel_timers()
         await self._answer()
         await self._say(prompt, "closing", lambda: self._end(cause))
 
@@ -504,14 +504,14 @@ class Call:
         await self._teardown()
         self._done = True
 
-    async def _cancel_timers(self) -> None:
+    def _cancel_timers(self) -> None:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
 
     async def _teardown(self) -> None:
         """Hang up what is still up and destroy our bridge. Safe to call more than once."""
-        await self._cancel_timers()
+        self._cancel_timers()
         cause = self.cause or causes.NORMAL
         for channel in (self.callee, None if self._released else self.caller.id):
             if channel is not None:

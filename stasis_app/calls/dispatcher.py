@@ -24,6 +24,7 @@ log = structlog.get_logger("cti.dispatcher")
 class Dispatcher:
     def __init__(self, make_deps: Callable[[Dispatcher], CallDeps]) -> None:
         self._by_channel: dict[ChannelId, Call] = {}
+        self._bound: dict[Call, list[ChannelId]] = {}  # so an ending call unbinds in O(its legs)
         self._tasks: dict[Call, asyncio.Task[None]] = {}
         self.deps = make_deps(self)
         self.accepting = True
@@ -82,11 +83,12 @@ class Dispatcher:
 
     def bind(self, channel: ChannelId, call: Call) -> None:
         self._by_channel[channel] = call
+        self._bound.setdefault(call, []).append(channel)
 
     def _finished(self, call: Call) -> None:
         self._tasks.pop(call, None)
-        for channel, owner in list(self._by_channel.items()):
-            if owner is call:
+        for channel in self._bound.pop(call, ()):
+            if self._by_channel.get(channel) is call:
                 del self._by_channel[channel]
 
     # ------------------------------------------------------------------------------ queries

@@ -56,7 +56,7 @@ def build(rootfs: Path, progress: Progress, *, mirror: str | None = None) -> Non
     if debootstrap is None:
         raise LabError("debootstrap is not installed: apt-get install -y debootstrap")
     partial = rootfs.with_name(rootfs.name + ".partial")
-    _unmount_proc(partial)
+    unmount_proc(partial)
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
     progress(f"building the Asterisk lab rootfs in {rootfs} (Debian {SUITE}, about a minute)")
@@ -73,7 +73,7 @@ def build(rootfs: Path, progress: Progress, *, mirror: str | None = None) -> Non
         _run_debootstrap(cmd, progress)
     except BaseException:
         # A failed or interrupted build leaves nothing that could be mistaken for a rootfs.
-        _unmount_proc(partial)
+        unmount_proc(partial)
         shutil.rmtree(partial, ignore_errors=True)
         raise
     if not (partial / "usr/sbin/asterisk").is_file():
@@ -207,11 +207,8 @@ def mount_proc(rootfs: Path) -> None:
         subprocess.run(["mount", "-t", "proc", "proc", str(rootfs / "proc")], check=True)
 
 
-def _unmount_proc(rootfs: Path) -> None:
+def unmount_proc(rootfs: Path) -> None:
     if rootfs.exists() and proc_mounted(rootfs):
         # Lazy unmount: a process that is just exiting must not keep the mount (and a later
         # `cp -a` of the rootfs would copy /proc/kcore and fill the disk).
         subprocess.run(["umount", "-l", str(rootfs / "proc")], check=False)
-
-
-unmount_proc = _unmount_proc

@@ -18,6 +18,7 @@ from stasis_app.settings import REPO_ROOT
 from tests.integration.conftest import PhoneFactory
 from tests.integration.workerproc import WorkerProcess
 from tests.sipkit import (
+    LogCursor,
     Phone,
     normalized_cross_correlation,
     read_wav,
@@ -194,13 +195,16 @@ def test_echo_through_the_worker(
 def test_without_worker_500_gets_the_fallback_message(lab: Lab, phones: PhoneFactory) -> None:
     """With no worker connected, Stasis() fails and the dialplan plays "service unavailable"
     and hangs up, instead of leaving the caller in silence."""
+    log = LogCursor(lab.paths.log_dir / "messages")
     caller = phones("1000")
     caller.call("500")
 
-    closed = caller.wait_event("CALL_CLOSED", timeout=20.0)
+    caller.wait_event("CALL_CLOSED", timeout=20.0)
 
     assert heard(caller, SOUNDS / "ko" / "service-unavailable.wav") > MATCH
-    assert closed.param  # baresip reports the server's reason for ending the call
+    assert log.lines("no Stasis worker connected"), "the dialplan did not take its fallback"
+    hangups = log.lines("@cti-fallback:")
+    assert any('Hangup("' in ln and '"41")' in ln for ln in hangups), log.text()
 
 
 def test_busy_extension_plays_busy(worker: WorkerProcess, phones: PhoneFactory) -> None:

@@ -34,7 +34,6 @@ class WorkerProcess:
         self.log_path = workdir / "worker.log"
         self.ivr_file = ivr_file
         self._proc: subprocess.Popen[bytes] | None = None
-        self._starts = 0
         self.http_port = free_port(udp=False)
         self.token = "test-token-" + os.urandom(8).hex()
 
@@ -72,7 +71,6 @@ class WorkerProcess:
         if self.ivr_file is not None:
             env["CTI_IVR_FILE"] = str(self.ivr_file)
         env |= self.extra_env
-        self._starts += 1
         self.workdir.mkdir(parents=True, exist_ok=True)
         ready_before = self.count("recovery.reconciled")
         with self.log_path.open("ab") as log:
