@@ -15,7 +15,7 @@ RUN pip install --no-cache-dir . && cti sounds build --out /src/sounds
 # --- Asterisk
 FROM debian:sid-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends asterisk asterisk-core-sounds-en-gsm openssl \
+ && apt-get install -y --no-install-recommends asterisk asterisk-core-sounds-en-gsm whois \
  && rm -rf /var/lib/apt/lists/* /etc/asterisk/*
 COPY --from=prompts /src/sounds/ko/ /usr/share/asterisk/sounds/ko/cti/
 COPY --from=prompts /src/sounds/en/ /usr/share/asterisk/sounds/en/cti/

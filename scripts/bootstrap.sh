@@ -18,6 +18,7 @@ packages=(
     espeak-ng sox          # generate the voice prompts
     sip-tester baresip-core  # real SIP clients for the tests (SIPp, baresip)
     iproute2 procps        # ss/ps: the lab names the program holding a busy port
+    whois                  # mkpasswd: the Docker entrypoint's ARI hash, run by a unit test
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -42,9 +42,14 @@ _STATE_NAMES: Final = {PENDING: "pending", SHIPPED: "shipped", DEAD: "dead-lette
 DB_NAME: Final = "calls.sqlite3"
 # Items per write transaction. Small on purpose: converting events is pure Python holding the GIL,
 # and the ARI loop waits for the GIL each time it wakes; between transactions the writer pauses
-# (_YIELD) when more is queued, so a burst cannot starve the loop. WAL commits are cheap.
+# (_YIELD) when more is queued, so a burst cannot starve the loop.
 _DRAIN: Final = 64
 _YIELD: Final = 0.001
+# A transaction gathers events for up to this long. A commit costs more than the inserts it
+# covers: one per window instead of one per event took the writer from ~2 to ~0.9 ms of CPU per
+# IVR call (bench, 30 calls/s). Events reach the history (and the Elasticsearch outbox) at most
+# this late; screen pops do not wait for it (they go through the bus, not the store).
+_WINDOW: Final = 0.1
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY, call_id TEXT NOT NULL, at REAL NOT NULL, action TEXT NOT NULL,
@@ -345,9 +350,15 @@ class CallStore:
                 except queue.Empty:
                     continue
                 batch = [first]
-                while len(batch) < _DRAIN:
+                # Gather for up to _WINDOW (see there). An op someone waits on (flush, the
+                # sink's marks) or a close ends the window at once.
+                window_ends = time.monotonic() + _WINDOW
+                while len(batch) < _DRAIN and isinstance(batch[-1], CallEvent):
+                    wait = window_ends - time.monotonic()
                     try:
-                        batch.append(self._queue.get_nowait())
+                        batch.append(
+                            self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                        )
                     except queue.Empty:
                         break
                 stopping = any(item is _STOP for item in batch)

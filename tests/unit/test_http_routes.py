@@ -7,6 +7,7 @@ from structlog.testing import capture_logs
 
 from stasis_app.calls.registry import LiveRegistry
 from stasis_app.errors import AriConnectionError
+from stasis_app.http.models import ChannelList, ChannelOut
 from tests.unit.http_support import (
     EPOCH0,
     Clock,
@@ -73,6 +74,19 @@ async def test_channels_lists_the_live_state() -> None:
     assert channel["bridge_id"] == f"{CALLER}-bridge"
     assert channel["answered"] == "2024-05-01T10:00:02Z"
     assert channel["duration"] == 30.0
+
+
+@pytest.mark.asyncio
+async def test_channels_json_is_exactly_the_documented_schema() -> None:
+    """/channels skips pydantic models for speed; its JSON must still be ChannelList's."""
+    registry = live_registry()
+    registry.apply(event("StasisStart", at=5, channel=channel_json("1714557600.13"), args=["500"]))
+    async with client(make_app(registry)) as http:
+        response = await http.get("/channels")
+    expected = ChannelList(channels=[ChannelOut.model_validate(c) for c in registry.channels()])
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == expected.model_dump(mode="json")
+    assert len(response.json()["channels"]) == 2
 
 
 @pytest.mark.asyncio
