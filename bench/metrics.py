@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,58 @@ def thread_cpu(pid: int) -> dict[str, float]:
         fields = stat.rsplit(")", 1)[1].split()
         label = "main (event loop)" if task.name == str(pid) else f"{name}/{task.name}"
         out[label] = out.get(label, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+# Asterisk's threads have no names of their own; `core show threads` gives each one's LWP and the
+# function it was started with, which says what it does.
+ASTERISK_GROUPS = {
+    "handle_tcptls_connection": "HTTP/websocket sessions (ARI requests)",
+    "default_tps_processing_function": "taskprocessors (stasis, SIP serializers)",
+}
+ENDED = "threads that ended (per-call: PBX/Stasis, SIPp-side SIP)"
+_THREAD_LINE = re.compile(r"^0x[0-9a-f]+ (\d+) (\S+)\s+started at")
+
+
+@dataclass(frozen=True)
+class AsteriskThreads:
+    """One reading of Asterisk's CPU, per thread, with what each thread was started to do."""
+
+    total: float
+    by_tid: dict[str, tuple[str, float]]  # LWP -> (start function, CPU seconds)
+
+    @classmethod
+    def read(cls, pid: int, show_threads: str) -> AsteriskThreads:
+        functions = {
+            m.group(1): m.group(2)
+            for m in map(_THREAD_LINE.match, show_threads.splitlines())
+            if m is not None
+        }
+        by_tid = {tid: (functions.get(tid, "other"), cpu) for tid, cpu in _task_cpu(pid).items()}
+        return cls(cpu_seconds(pid), by_tid)
+
+    def since(self, before: AsteriskThreads) -> dict[str, float]:
+        """CPU seconds per group between ``before`` and this reading. Threads that ended in
+        between (one per call) are what the process total has and the live threads do not."""
+        groups: dict[str, float] = {}
+        alive = 0.0
+        for tid, (function, cpu) in self.by_tid.items():
+            spent = cpu - before.by_tid.get(tid, (function, 0.0))[1]
+            alive += spent
+            group = ASTERISK_GROUPS.get(function, "other threads")
+            groups[group] = groups.get(group, 0.0) + spent
+        groups[ENDED] = (self.total - before.total) - alive
+        return groups
+
+
+def _task_cpu(pid: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we read
+        out[task.name] = (int(fields[11]) + int(fields[12])) / TICK
     return out
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import sipp
-from bench.metrics import LogWatch, cpu_seconds, pct, taskprocessor_warnings
+from bench.metrics import AsteriskThreads, LogWatch, cpu_seconds, pct, taskprocessor_warnings
 from bench.sipp import Target
 from bench.targets import WorkerProcess
 from stasis_app.lab import Lab
@@ -32,6 +32,7 @@ class Step:
     d2p_p99: float | None
     loop_lag_ms: float | None
     tp_warnings: int
+    asterisk_groups: dict[str, float]  # ms of Asterisk CPU per call, by what its threads do
 
     @property
     def clean(self) -> bool:
@@ -48,6 +49,7 @@ class Stepper:
         asterisk = self.lab.pid()
         assert asterisk is not None, "the lab Asterisk is not running"
         watch = LogWatch(self.messages)
+        threads0 = AsteriskThreads.read(asterisk, self.lab.cli("core show threads"))
         w0, a0 = cpu_seconds(self.worker.pid), cpu_seconds(asterisk)
         t0 = time.time()
         runner = sipp.Sipp(target, self.work, calls=calls, rate=rate)
@@ -62,6 +64,7 @@ class Stepper:
         time.sleep(SETTLE)
         t1 = time.time()
         w1, a1 = cpu_seconds(self.worker.pid), cpu_seconds(asterisk)
+        groups = AsteriskThreads.read(asterisk, self.lab.cli("core show threads")).since(threads0)
         d2p = self.worker.digit_to_prompt(t0, t1) if target.name == "stasis" else []
         return Step(
             target=target.name,
@@ -79,4 +82,5 @@ class Stepper:
             d2p_p99=pct(d2p, 0.99),
             loop_lag_ms=worst_lag if target.name == "stasis" else None,
             tp_warnings=taskprocessor_warnings(watch.new_lines()),
+            asterisk_groups={k: v * 1000 / calls for k, v in groups.items()},
         )

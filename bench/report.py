@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.endurance import ChannelsLatency, Soak
 from bench.faults import AsteriskRestart, WorkerKill
+from bench.metrics import ASTERISK_GROUPS, ENDED
 from bench.ramp import Step
 
 CPU_TARGET_MS = 3.0
@@ -70,6 +71,19 @@ def ramp_table(steps: list[Step]) -> list[str]:
             f"| {s.asterisk_cpu_ms:.2f} | {_ms(s.d2p_p50, 2)} / {_ms(s.d2p_p99, 2)} "
             f"| {_ms(s.loop_lag_ms)} | {s.tp_warnings} |"
         )
+    return out
+
+
+def asterisk_table(steps: list[Step]) -> list[str]:
+    """Asterisk's CPU per call by what its threads do: where the ARI path costs more."""
+    groups = [*ASTERISK_GROUPS.values(), ENDED, "other threads"]
+    out = [
+        "| rate/s | target | " + " | ".join(groups) + " | all |",
+        "|---|---|" + "---|" * (len(groups) + 1),
+    ]
+    for s in steps:
+        cells = " | ".join(f"{s.asterisk_groups.get(g, 0.0):.2f}" for g in groups)
+        out.append(f"| {s.rate:g} | {s.target} | {cells} | {s.asterisk_cpu_ms:.2f} |")
     return out
 
 
@@ -145,6 +159,14 @@ def render(r: Results) -> str:
         "## Ramp: Stasis IVR and dialplan IVR, same run",
         "",
         *ramp_table(r.steps),
+        "",
+        "## Where Asterisk's CPU goes, ms per call",
+        "",
+        "Per thread from /proc, grouped by the function each thread was started with (`core show "
+        "threads`). The per-call threads (PBX and Stasis control) have ended by the time the "
+        "step is read: they are the process total minus the live threads.",
+        "",
+        *asterisk_table(r.steps),
         "",
         "## GET /channels while N calls are live",
         "",

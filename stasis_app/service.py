@@ -83,7 +83,11 @@ class Worker:
         self.registry = LiveRegistry()
         self.bus = EventBus()
         # The embedded history is also the Elasticsearch outbox; it writes on its own thread.
-        self.store = CallStore.in_dir(s.data_dir, retention_days=s.retention_days)
+        self.store = CallStore.in_dir(
+            s.data_dir,
+            retention_days=s.retention_days,
+            keep_unshipped=s.elasticsearch_url is not None,
+        )
         self._sinks = MultiSink([self.sink, self.bus, self.store])
         self.shipper = (
             ElasticSink(s.elasticsearch_url, self.store, headers=s.elasticsearch_headers)

@@ -135,11 +135,15 @@ class CallStore:
         *,
         retention_days: float = 90.0,
         purge_interval: float = 3600.0,
+        keep_unshipped: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention_days = retention_days
+        # With an Elasticsearch sink the store is its outbox: retention must not delete what
+        # was never delivered, however long Elasticsearch has been away.
+        self.keep_unshipped = keep_unshipped
         self._purge_interval = purge_interval
         self._clock = clock
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -245,7 +249,8 @@ class CallStore:
         return self._submit(run)
 
     def purge_older_than(self, days: float) -> Future[int]:
-        """Delete calls, events and dead letters older than ``days``; resolves to calls deleted."""
+        """Delete calls, events and dead letters older than ``days`` (but not undelivered events
+        when ``keep_unshipped``, nor the calls they belong to); resolves to calls deleted."""
         return self._submit(lambda conn: self._purge(conn, days))
 
     # ----------------------------------------------------------------------------- reads
@@ -417,11 +422,31 @@ class CallStore:
 
     def _purge(self, conn: sqlite3.Connection, days: float) -> int:
         cutoff = self._clock() - days * 86400
-        conn.execute("DELETE FROM events WHERE at < ?", (cutoff,))
+        if self.keep_unshipped:
+            conn.execute("DELETE FROM events WHERE at < ? AND state != ?", (cutoff, PENDING))
+        else:
+            conn.execute("DELETE FROM events WHERE at < ?", (cutoff,))
         conn.execute("DELETE FROM dead_letters WHERE at < ?", (cutoff,))
-        calls = conn.execute("DELETE FROM calls WHERE coalesce(ended, started) < ?", (cutoff,))
+        # A call goes with its last event: one with undelivered events keeps its summary row.
+        calls = conn.execute(
+            "DELETE FROM calls WHERE coalesce(ended, started) < ?"
+            " AND NOT EXISTS (SELECT 1 FROM events WHERE events.call_id = calls.call_id)",
+            (cutoff,),
+        )
         if calls.rowcount:
             log.info("store.purged", calls=calls.rowcount, older_than_days=days)
+        if self.keep_unshipped:
+            kept = conn.execute(
+                "SELECT count(*) FROM events WHERE at < ? AND state = ?", (cutoff, PENDING)
+            ).fetchone()[0]
+            if kept:
+                log.warning(
+                    "store.kept_unshipped",
+                    events=kept,
+                    older_than_days=days,
+                    hint="Elasticsearch has not taken them for longer than the retention; "
+                    "they stay until it does (see /health and cti calls dead-letters)",
+                )
         return int(calls.rowcount)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from stasis_app.errors import CallNotFound
 from stasis_app.events import CallEvent
@@ -196,6 +197,42 @@ def test_retention_purges_old_calls_events_and_dead_letters(tmp_path: Path) -> N
         assert {i.event_id for i in store.pending(100)} == {
             e.event_id for e in store.get_call("new").events
         }
+    finally:
+        store.close()
+
+
+def test_retention_never_deletes_what_elasticsearch_has_not_taken(tmp_path: Path) -> None:
+    """As the sink's outbox (keep_unshipped), retention deletes delivered and dead-lettered
+    events, and keeps undelivered ones with their call, however old, saying so in the log."""
+    now = T0 + 100 * 86400
+    store = CallStore(
+        tmp_path / "c.sqlite3", retention_days=0, keep_unshipped=True, clock=lambda: now
+    )
+    try:
+        _record_call(store, "delivered", T0)
+        _record_call(store, "undelivered", T0 + 60)
+        assert store.flush()
+        delivered = [e.event_id for e in store.get_call("delivered").events]
+        store.mark_shipped(delivered).result(5)
+        with capture_logs() as logs:
+            assert store.purge_older_than(90).result(5) == 1
+        assert [c.call_id for c in store.list_calls()] == ["undelivered"]
+        assert len(store.pending(100)) == 6
+        [warning] = [e for e in logs if e["event"] == "store.kept_unshipped"]
+        assert warning["events"] == 6
+    finally:
+        store.close()
+
+
+def test_without_a_sink_retention_deletes_by_age_alone(tmp_path: Path) -> None:
+    """No Elasticsearch: nothing will ever ship, so pending is no reason to keep an event."""
+    now = T0 + 100 * 86400
+    store = CallStore(tmp_path / "c.sqlite3", retention_days=0, clock=lambda: now)
+    try:
+        _record_call(store, "old", T0)
+        assert store.flush()
+        assert store.purge_older_than(90).result(5) == 1
+        assert (store.count_calls(), store.pending(100)) == (0, [])
     finally:
         store.close()
 
