@@ -28,7 +28,7 @@ CHEAP_SHA512 = re.compile(r"^\$6\$rounds=1000\$[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9
 
 def _password_line(conf: str) -> str:
     [value] = re.findall(r"^password = (\S+)$", conf, flags=re.MULTILINE)
-    return value
+    return str(value)
 
 
 def test_lab_hash_is_sha512_at_1000_rounds_of_the_lab_password() -> None:
