@@ -43,7 +43,10 @@ DRAIN_SECONDS = 5.0
 # to endpoint:PJSIP makes Asterisk deliver every channel event twice (once per subscription):
 # a DTMF digit would count twice. The second app is filtered to these types at the source.
 ENDPOINT_EVENTS = ("EndpointStateChange", "ContactStatusChange", "PeerStatusChange")
-UNUSED_EVENTS = ("ChannelVarset", "ChannelDialplan", "PlaybackStarted")
+# Dropped by Asterisk for the call app (eventFilter), since no call logic reads them: about ten
+# ChannelVarset per call; ChannelHangupRequest is followed at once by StasisEnd (a channel in
+# Stasis) or ChannelDestroyed (a ringing leg), which end the call the same way.
+UNUSED_EVENTS = ("ChannelVarset", "ChannelDialplan", "PlaybackStarted", "ChannelHangupRequest")
 RECONNECT_CAP = 3.0
 
 
@@ -182,8 +185,7 @@ class Worker:
     async def _on_connected(self) -> None:
         log.info("ari.connected", url=self.settings.ari_url, app=self.settings.app)
         try:
-            # Events no call logic reads are dropped by Asterisk instead of parsed by us: about
-            # ten ChannelVarset per call alone.
+            # Events no call logic reads are dropped by Asterisk instead of parsed by us.
             await self.client.set_event_filter(disallowed=UNUSED_EVENTS)
             info = await self.client.asterisk_info()
             self._asterisk_version, self._asterisk_started = info.version, info.startup_time

@@ -29,7 +29,6 @@ from stasis_app.ari import (
     Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
-    ChannelHangupRequest,
     PlaybackFinished,
     StasisEnd,
     StasisStart,
@@ -230,16 +229,11 @@ class Call:
             await self._playback_finished(item.playback.id)
         elif isinstance(item, StasisStart):
             await self._leg_answered(item.channel)
-        elif isinstance(item, (StasisEnd, ChannelHangupRequest, ChannelDestroyed, ChannelGone)):
+        elif isinstance(item, (StasisEnd, ChannelDestroyed, ChannelGone)):
+            # No ChannelHangupRequest: Asterisk drops it at the source (service.UNUSED_EVENTS).
+            # A ringing leg never entered Stasis, so its ChannelDestroyed, the only event with
+            # the real Q.850 cause (busy, no answer...), is the first this call hears of its end.
             channel = item.channel_id if isinstance(item, ChannelGone) else item.channel.id
-            if (
-                channel == self.callee
-                and self.stage == "dialing"
-                and isinstance(item, ChannelHangupRequest)
-            ):
-                # A leg that is still ringing: only ChannelDestroyed carries the real Q.850
-                # cause (busy, no answer...), which decides what the caller hears.
-                return
             cause = item.cause if isinstance(item, ChannelDestroyed) else None
             await self._channel_gone(channel, cause)
 
@@ -247,6 +241,10 @@ class Call:
     async def _enter(self, extension: str) -> None:
         target = route(extension)
         if isinstance(target, ToIvr):
+            if self.answered and self.stage == "routing":
+                # The dialplan answered the IVR number before Stasis (one ARI round trip fewer
+                # per IVR call): the timeline still says when.
+                self.emit("answered")
             await self._answer()
             self.stage = "ivr"
             self.ivr = IvrSession(self.deps.ivr())
