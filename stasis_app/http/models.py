@@ -60,8 +60,8 @@ class ChannelOut(_Response):
     bridge_id: str | None
     created: datetime
     answered: datetime | None
-    duration: float = Field(ge=0, description="Seconds since the channel was created")
     menu: str | None = Field(description="The IVR menu the caller is in, if any")
+    duration: float = Field(ge=0, description="Seconds since the channel was created")
 
 
 class ChannelList(_Response):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from stasis_app.ari import Bridge, Channel, Endpoint, parse_event
 from stasis_app.ari.ids import ChannelId
 from stasis_app.calls.registry import ContactView, LiveRegistry, extension_of
+from stasis_app.http.models import ChannelList, ChannelOut
 from tests.unit.http_support import (
     EPOCH0,
     T0,
@@ -272,3 +275,39 @@ def test_snapshots_are_frozen(registry: LiveRegistry) -> None:
 def test_extension_of_reads_the_channel_name(name: str, extension: str) -> None:
     """The extension of a leg is the resource part of its channel name."""
     assert extension_of(name) == extension
+
+
+def _as_served(registry: LiveRegistry) -> object:
+    return json.loads(registry.channels_json())
+
+
+def _as_documented(registry: LiveRegistry) -> object:
+    models = [ChannelOut.model_validate(view) for view in registry.channels()]
+    return ChannelList(channels=models).model_dump(mode="json")
+
+
+def test_channels_json_stays_equal_to_the_views_through_every_change(
+    registry: LiveRegistry, clock: Clock
+) -> None:
+    """/channels' cached per-channel JSON must never go stale: compared with the documented
+    schema after each kind of change (state, bridge, IVR menu, a new channel, time, a hangup)."""
+    start_caller(registry)
+    registry.apply(event("ChannelCreated", channel=leg_json(created=0.5)))
+    assert _as_served(registry) == _as_documented(registry)
+    up = channel_json(CALLER, state="Up")
+    newcomer = channel_json("1714557600.13", created=9.0)
+    bridged = {"bridge": bridge_json(channels=[CALLER]), "channel": up}
+    steps: list[Callable[[], None]] = [
+        lambda: registry.apply(event("ChannelStateChange", at=2, channel=up)),
+        lambda: registry.set_menu(ChannelId(CALLER), "main"),
+        lambda: registry.apply(event("ChannelEnteredBridge", at=3, **bridged)),
+        lambda: setattr(clock, "now", clock.now + 12.345),
+        lambda: registry.set_menu(ChannelId(CALLER), None),
+        lambda: registry.apply(event("StasisStart", channel=newcomer, args=["500"])),
+        lambda: registry.apply(event("StasisEnd", at=4, channel=up)),
+    ]
+    for change in steps:
+        served_before = _as_served(registry)
+        change()
+        assert _as_served(registry) == _as_documented(registry)
+        assert _as_served(registry) != served_before
