@@ -49,6 +49,13 @@ class Fields:
         return f"{self._prefix}.{key}" if self._prefix else key
 
     def _get(self, key: str, kind: type | tuple[type, ...], label: str) -> Any:
+        value = self._data.get(key)
+        if type(value) is kind:
+            # The usual case, decided with one lookup: ~150 reads per call make this loop-hot.
+            return value
+        return self._checked(key, kind, label)
+
+    def _checked(self, key: str, kind: type | tuple[type, ...], label: str) -> Any:
         if key not in self._data or self._data[key] is None:
             raise AriProtocolError(self._kind, self._path(key), "is missing")
         value = self._data[key]
@@ -105,7 +112,10 @@ class Fields:
         return self.time(key) if self.has(key) else None
 
     def obj(self, key: str) -> Fields:
-        return Fields(self._get(key, Mapping, "an object"), self._kind, self._path(key))
+        value = self._data.get(key)
+        if type(value) is not dict:  # JSON objects are dicts; anything else gets checked
+            value = self._checked(key, Mapping, "an object")
+        return Fields(value, self._kind, self._path(key))
 
     def opt_obj(self, key: str) -> Fields | None:
         return self.obj(key) if self.has(key) else None
