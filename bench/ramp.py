@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class Step:
     loop_lag_ms: float | None
     tp_warnings: int
     asterisk_groups: dict[str, float]  # ms of Asterisk CPU per call, by what its threads do
+    sipp_cpu_ms: float  # the load generator's own CPU per call (it shares the machine)
 
     @property
     def clean(self) -> bool:
@@ -51,6 +53,7 @@ class Stepper:
         watch = LogWatch(self.messages)
         threads0 = AsteriskThreads.read(asterisk, self.lab.cli("core show threads"))
         w0, a0 = cpu_seconds(self.worker.pid), cpu_seconds(asterisk)
+        c0 = _children_cpu()
         t0 = time.time()
         runner = sipp.Sipp(target, self.work, calls=calls, rate=rate)
         worst_lag = 0.0
@@ -64,6 +67,7 @@ class Stepper:
         time.sleep(SETTLE)
         t1 = time.time()
         w1, a1 = cpu_seconds(self.worker.pid), cpu_seconds(asterisk)
+        c1 = _children_cpu()
         groups = AsteriskThreads.read(asterisk, self.lab.cli("core show threads")).since(threads0)
         d2p = self.worker.digit_to_prompt(t0, t1) if target.name == "stasis" else []
         return Step(
@@ -83,4 +87,12 @@ class Stepper:
             loop_lag_ms=worst_lag if target.name == "stasis" else None,
             tp_warnings=taskprocessor_warnings(watch.new_lines()),
             asterisk_groups={k: v * 1000 / calls for k, v in groups.items()},
+            sipp_cpu_ms=(c1 - c0) * 1000 / calls,
         )
+
+
+def _children_cpu() -> float:
+    """CPU of our reaped children: SIPp (reaped by runner.wait()), and the few `asterisk -rx`
+    the step runs (`core show threads`), which are small beside it."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -78,12 +78,20 @@ def asterisk_table(steps: list[Step]) -> list[str]:
     """Asterisk's CPU per call by what its threads do: where the ARI path costs more."""
     groups = [*ASTERISK_GROUPS.values(), ENDED, "other threads"]
     out = [
-        "| rate/s | target | " + " | ".join(groups) + " | all |",
-        "|---|---|" + "---|" * (len(groups) + 1),
+        "| rate/s | target | " + " | ".join(groups) + " | Asterisk | + worker | + SIPp "
+        "| machine share |",
+        "|---|---|" + "---|" * (len(groups) + 4),
     ]
+    cores = os.cpu_count() or 1
     for s in steps:
         cells = " | ".join(f"{s.asterisk_groups.get(g, 0.0):.2f}" for g in groups)
-        out.append(f"| {s.rate:g} | {s.target} | {cells} | {s.asterisk_cpu_ms:.2f} |")
+        total = s.asterisk_cpu_ms + s.worker_cpu_ms + s.sipp_cpu_ms
+        # CPU ms per call x calls per second / (1000 ms per core-second x cores)
+        share = total * s.rate / (1000 * cores)
+        out.append(
+            f"| {s.rate:g} | {s.target} | {cells} | {s.asterisk_cpu_ms:.2f} "
+            f"| {s.worker_cpu_ms:.2f} | {s.sipp_cpu_ms:.2f} | {100 * share:.0f} % |"
+        )
     return out
 
 
@@ -164,7 +172,9 @@ def render(r: Results) -> str:
         "",
         "Per thread from /proc, grouped by the function each thread was started with (`core show "
         "threads`). The per-call threads (PBX and Stasis control) have ended by the time the "
-        "step is read: they are the process total minus the live threads.",
+        "step is read: they are the process total minus the live threads. The last columns add "
+        "the worker's CPU and SIPp's own (it shares the machine) and give the share of all cores "
+        "the three need at that rate: near 100 %, calls start to fail whoever is to blame.",
         "",
         *asterisk_table(r.steps),
         "",

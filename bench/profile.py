@@ -1,0 +1,143 @@
+"""``python -m bench.profile``: where one Stasis IVR step spends CPU, for bench/notes.md.
+
+One step of the ramp (SIPp at ``--rate`` for ``--seconds`` against extension 500), with:
+
+- the worker's CPU per call split by thread and into user and system time (/proc);
+- Asterisk's CPU per call by thread group (``core show threads``), beside the same step against
+  the bench's dialplan IVR;
+- with ``--py-spy`` (if py-spy is installed: ``.venv/bin/pip install py-spy``), a GIL-holding
+  sample of the worker during a second step, summarised by what the code was doing.
+
+It needs root and the lab, like ``python -m bench``; it starts and stops the lab if it was down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.metrics import TICK
+from bench.ramp import Step, Stepper
+from bench.targets import STASIS, DialplanIvr, WorkerProcess
+from stasis_app.lab import Lab, LabPaths
+
+# py-spy frames -> what the worker was doing (first match wins, checked leaf-most frame first).
+CATEGORIES = (
+    ("ARI REST (aiohttp)", "AiohttpTransport.request"),
+    ("store writer thread", "CallStore._write_loop"),
+    ("log writer thread", "QueuedWriter"),
+    ("ARI events: websocket read and parse", "EventStream._read"),
+    ("REST API (uvicorn, FastAPI)", "uvicorn"),
+    ("call tasks (IVR, routing, events emitted)", "Call.run"),
+    ("socket reads (responses, frames)", "_read_ready"),
+    ("event loop itself", "base_events.py"),
+)
+
+
+def user_system(pid: int) -> dict[str, tuple[float, float]]:
+    """Per thread (main, or name/tid): (user, system) CPU seconds."""
+    out: dict[str, tuple[float, float]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        label = "main (event loop)" if task.name == str(pid) else f"{name}/{task.name}"
+        out[label] = (int(fields[11]) / TICK, int(fields[12]) / TICK)
+    return out
+
+
+def summarise_py_spy(raw: Path) -> list[tuple[str, float]]:
+    """Shares of py-spy's folded samples per category."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        category = next((name for name, mark in CATEGORIES if mark in stack), "other")
+        counts[category] += int(n)
+    total = sum(counts.values()) or 1
+    return [(name, 100 * n / total) for name, n in counts.most_common()]
+
+
+def _step_line(step: Step) -> str:
+    return (
+        f"{step.target} at {step.rate:g}/s: {step.handled}/{step.attempted} handled, "
+        f"worker {step.worker_cpu_ms:.2f} ms/call, Asterisk {step.asterisk_cpu_ms:.2f} ms/call"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--py-spy", action="store_true", dest="py_spy")
+    args = parser.parse_args()
+    lab = Lab(LabPaths.from_environ(), progress=lambda line: print(line, file=sys.stderr))
+    started_lab = lab.pid() is None
+    if started_lab:
+        subprocess.run([sys.executable, "-m", "stasis_app", "lab", "up"], check=True)
+    work = Path(tempfile.mkdtemp(prefix="cti-profile-"))
+    worker, dialplan = WorkerProcess(work), DialplanIvr(lab)
+    try:
+        worker.start()
+        worker.wait_connected()
+        dialplan.install()
+        _profile(lab, worker, dialplan, work, args.rate, args.seconds, args.py_spy)
+    finally:
+        dialplan.remove()
+        worker.stop()
+        if started_lab:
+            subprocess.run([sys.executable, "-m", "stasis_app", "lab", "down"], check=False)
+    return 0
+
+
+def _profile(  # noqa: PLR0917 - one orchestration call
+    lab: Lab,
+    worker: WorkerProcess,
+    dialplan: DialplanIvr,
+    work: Path,
+    rate: float,
+    seconds: float,
+    py_spy: bool,
+) -> None:
+    stepper = Stepper(lab, worker, work)
+    before = user_system(worker.pid)
+    stasis = stepper.step(STASIS, rate, seconds)
+    after = user_system(worker.pid)
+    print(_step_line(stasis))
+    for label, (user, system) in after.items():
+        u0, s0 = before.get(label, (0.0, 0.0))
+        per_call = [(v1 - v0) * 1000 / stasis.attempted for v1, v0 in ((user, u0), (system, s0))]
+        if sum(per_call) > 0:
+            print(f"  worker {label}: user {per_call[0]:.2f} + system {per_call[1]:.2f} ms/call")
+    dial = stepper.step(dialplan.target, rate, seconds)
+    print(_step_line(dial))
+    print("Asterisk ms/call by thread group (stasis | dialplan):")
+    for group in dict.fromkeys([*stasis.asterisk_groups, *dial.asterisk_groups]):
+        s, d = stasis.asterisk_groups.get(group, 0.0), dial.asterisk_groups.get(group, 0.0)
+        print(f"  {group}: {s:.2f} | {d:.2f}")
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not py_spy:
+        return
+    if not Path(spy).exists():
+        print("py-spy is not installed: .venv/bin/pip install py-spy", file=sys.stderr)
+        return
+    raw = work / "py-spy.txt"
+    command = [spy, "record", "--gil", "--nonblocking", "-r", "200", "-f", "raw"]
+    command += ["-o", str(raw), "-p", str(worker.pid), "-d", str(int(seconds))]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stepper.step(STASIS, rate, seconds)
+    recorder.wait(30)
+    print(f"py-spy (GIL-holding samples, {raw}):")
+    for name, share in summarise_py_spy(raw):
+        print(f"  {share:5.1f} %  {name}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
