@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -26,17 +27,20 @@ from bench.ramp import Step, Stepper
 from bench.targets import STASIS, DialplanIvr, WorkerProcess
 from stasis_app.lab import Lab, LabPaths
 
-# py-spy frames -> what the worker was doing (first match wins, checked leaf-most frame first).
+# py-spy frames -> what the worker was doing: the first category with a mark in the stack wins.
+# Several marks each, because py-spy cannot always walk a coroutine's stack down to its task.
 CATEGORIES = (
-    ("ARI REST (aiohttp)", "AiohttpTransport.request"),
-    ("store writer thread", "CallStore._write_loop"),
-    ("log writer thread", "QueuedWriter"),
-    ("ARI events: websocket read and parse", "EventStream._read"),
-    ("REST API (uvicorn, FastAPI)", "uvicorn"),
-    ("call tasks (IVR, routing, events emitted)", "Call.run"),
-    ("socket reads (responses, frames)", "_read_ready"),
-    ("event loop itself", "base_events.py"),
-)
+    ("ARI REST (aiohttp)", ("AiohttpTransport.request", "ClientSession.", "ClientRequest.",
+                            "ClientResponse.", "BaseConnector.", "ResponseHandler.")),
+    ("store writer thread", ("CallStore._write_loop",)),
+    ("log writer thread", ("QueuedWriter",)),
+    ("ARI events: websocket read and parse", ("EventStream._read", "Connection.recv",
+                                              "ClientProtocol.", "Protocol.parse", "parse_event")),
+    ("REST API (uvicorn, FastAPI)", ("uvicorn", "starlette", "fastapi")),
+    ("call tasks (IVR, routing, events emitted)", ("Call.", "Dispatcher.", "IvrSession.")),
+    ("socket reads (responses, frames)", ("_read_ready",)),
+    ("event loop itself", ("base_events.py", "SimpleQueue.get")),
+)  # fmt: skip
 
 
 def user_system(pid: int) -> dict[str, tuple[float, float]]:
@@ -59,16 +63,21 @@ def summarise_py_spy(raw: Path) -> list[tuple[str, float]]:
     counts: collections.Counter[str] = collections.Counter()
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
-        category = next((name for name, mark in CATEGORIES if mark in stack), "other")
+        category = next(
+            (name for name, marks in CATEGORIES if any(mark in stack for mark in marks)), "other"
+        )
         counts[category] += int(n)
     total = sum(counts.values()) or 1
-    return [(name, 100 * n / total) for name, n in counts.most_common()]
+    return [(f"{name} ({n} samples)", 100 * n / total) for name, n in counts.most_common()]
 
 
 def _step_line(step: Step) -> str:
+    total = step.worker_cpu_ms + step.asterisk_cpu_ms + step.sipp_cpu_ms
+    share = total * step.rate / (1000 * (os.cpu_count() or 1))
     return (
-        f"{step.target} at {step.rate:g}/s: {step.handled}/{step.attempted} handled, "
-        f"worker {step.worker_cpu_ms:.2f} ms/call, Asterisk {step.asterisk_cpu_ms:.2f} ms/call"
+        f"{step.target} at {step.rate:g}/s: {step.handled}/{step.attempted} handled; CPU ms/call: "
+        f"worker {step.worker_cpu_ms:.2f}, Asterisk {step.asterisk_cpu_ms:.2f}, "
+        f"SIPp {step.sipp_cpu_ms:.2f}; all three need {100 * share:.0f} % of the machine"
     )
 
 
