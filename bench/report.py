@@ -115,10 +115,11 @@ def targets(r: Results) -> list[str]:
             f"| worker CPU per IVR call ≤ {CPU_TARGET_MS:g} ms (at {dial:g}/s) "
             f"| {cpu:.2f} ms | {_yes(cpu <= CPU_TARGET_MS)} |"
         )
-        below = [s for s in r.steps if s.rate <= dial]
+        # "below that rate", as the issue says: at the ceiling itself both IVRs are saturating.
+        below = [s for s in r.steps if s.rate < dial]
         warnings = sum(s.tp_warnings for s in below)
         out.append(
-            f"| no taskprocessor warnings up to {dial:g}/s | {warnings} | {_yes(warnings == 0)} |"
+            f"| no taskprocessor warnings below {dial:g}/s | {warnings} | {_yes(warnings == 0)} |"
         )
     for c in r.channels:
         ok = c.p99 is not None and c.p99 < CHANNELS_TARGET_MS
