@@ -19,6 +19,8 @@ from typing import TextIO
 
 import structlog
 
+from stasis_app.threads import name_os_thread
+
 _STOP = object()
 
 
@@ -44,6 +46,7 @@ class QueuedWriter:
             self._thread.join(5)
 
     def _write(self) -> None:
+        name_os_thread()
         while (line := self._queue.get()) is not _STOP:
             try:
                 self._stream.write(f"{line}\n")

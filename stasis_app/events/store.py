@@ -32,6 +32,7 @@ import structlog
 from stasis_app.errors import CallNotFound
 from stasis_app.events.ecs import to_ecs
 from stasis_app.events.record import CallEvent
+from stasis_app.threads import name_os_thread
 
 log = structlog.get_logger("cti.events.store")
 
@@ -337,6 +338,7 @@ class CallStore:
         return future
 
     def _write_loop(self) -> None:
+        name_os_thread()
         conn = self._connect()
         # WAL + NORMAL: a crash of the process loses nothing committed; a power cut may lose
         # the last transactions, which is the usual trade for not fsyncing every event.
