@@ -21,19 +21,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds per thread (name/tid; the main thread's tid is the pid, i.e. the event loop)."""
-    out: dict[str, float] = {}
+@dataclass(frozen=True)
+class ThreadCpu:
+    label: str  # "main (event loop)" for the main thread (tid == pid), else "name/tid"
+    user: float  # CPU seconds
+    system: float
+
+
+def threads(pid: int) -> dict[str, ThreadCpu]:
+    """Every thread of ``pid`` by tid, from /proc/PID/task/*/stat (ended ones are skipped)."""
+    out: dict[str, ThreadCpu] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             stat = (task / "stat").read_text()
         except OSError:
-            continue
+            continue  # ended while we read
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
         label = "main (event loop)" if task.name == str(pid) else f"{name}/{task.name}"
-        out[label] = out.get(label, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+        out[task.name] = ThreadCpu(label, int(fields[11]) / TICK, int(fields[12]) / TICK)
     return out
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread label (the main thread's is the event loop)."""
+    return {t.label: t.user + t.system for t in threads(pid).values()}
 
 
 # Asterisk's threads have no names of their own; `core show threads` gives each one's LWP and the
@@ -60,7 +72,9 @@ class AsteriskThreads:
             for m in map(_THREAD_LINE.match, show_threads.splitlines())
             if m is not None
         }
-        by_tid = {tid: (functions.get(tid, "other"), cpu) for tid, cpu in _task_cpu(pid).items()}
+        by_tid = {
+            tid: (functions.get(tid, "other"), t.user + t.system) for tid, t in threads(pid).items()
+        }
         return cls(cpu_seconds(pid), by_tid)
 
     def since(self, before: AsteriskThreads) -> dict[str, float]:
@@ -75,17 +89,6 @@ class AsteriskThreads:
             groups[group] = groups.get(group, 0.0) + spent
         groups[ENDED] = (self.total - before.total) - alive
         return groups
-
-
-def _task_cpu(pid: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended while we read
-        out[task.name] = (int(fields[11]) + int(fields[12])) / TICK
-    return out
 
 
 def rss_kb(pid: int) -> int:

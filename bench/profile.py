@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.metrics import TICK
+from bench.metrics import ThreadCpu, threads
 from bench.ramp import Step, Stepper
 from bench.targets import STASIS, DialplanIvr, WorkerProcess
 from stasis_app.lab import Lab, LabPaths
@@ -41,21 +41,6 @@ CATEGORIES = (
     ("socket reads (responses, frames)", ("_read_ready",)),
     ("event loop itself", ("base_events.py", "SimpleQueue.get")),
 )  # fmt: skip
-
-
-def user_system(pid: int) -> dict[str, tuple[float, float]]:
-    """Per thread (main, or name/tid): (user, system) CPU seconds."""
-    out: dict[str, tuple[float, float]] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            stat = (task / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        label = "main (event loop)" if task.name == str(pid) else f"{name}/{task.name}"
-        out[label] = (int(fields[11]) / TICK, int(fields[12]) / TICK)
-    return out
 
 
 def summarise_py_spy(raw: Path) -> list[tuple[str, float]]:
@@ -116,15 +101,17 @@ def _profile(  # noqa: PLR0917 - one orchestration call
     py_spy: bool,
 ) -> None:
     stepper = Stepper(lab, worker, work)
-    before = user_system(worker.pid)
+    before = threads(worker.pid)
     stasis = stepper.step(STASIS, rate, seconds)
-    after = user_system(worker.pid)
     print(_step_line(stasis))
-    for label, (user, system) in after.items():
-        u0, s0 = before.get(label, (0.0, 0.0))
-        per_call = [(v1 - v0) * 1000 / stasis.attempted for v1, v0 in ((user, u0), (system, s0))]
-        if sum(per_call) > 0:
-            print(f"  worker {label}: user {per_call[0]:.2f} + system {per_call[1]:.2f} ms/call")
+    for tid, now in threads(worker.pid).items():
+        then = before.get(tid, ThreadCpu(now.label, 0.0, 0.0))
+        user, system = (
+            (a - b) * 1000 / stasis.attempted
+            for a, b in zip((now.user, now.system), (then.user, then.system), strict=True)
+        )
+        if user + system > 0:
+            print(f"  worker {now.label}: user {user:.2f} + system {system:.2f} ms/call")
     dial = stepper.step(dialplan.target, rate, seconds)
     print(_step_line(dial))
     print("Asterisk ms/call by thread group (stasis | dialplan):")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from dataclasses import dataclass
 
 import structlog
 
@@ -18,6 +19,15 @@ log = structlog.get_logger("cti.loop")
 INTERVAL = 0.05
 WINDOW = 600  # samples: the last ~30 s
 LOG_EVERY = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoopLag:
+    """The figures /health and the periodic log line report, in ms to 0.1."""
+
+    max_ms: float
+    recent_p99_ms: float
+    recent_max_ms: float
 
 
 class LoopLagMonitor:
@@ -37,6 +47,11 @@ class LoopLagMonitor:
     def recent_max_ms(self) -> float:
         return max(self._recent, default=0.0)
 
+    def snapshot(self) -> LoopLag:
+        return LoopLag(
+            round(self.max_ms, 1), round(self.recent_p99_ms, 1), round(self.recent_max_ms, 1)
+        )
+
     def record(self, lag_ms: float) -> None:
         self._recent.append(lag_ms)
         self.max_ms = max(self.max_ms, lag_ms)
@@ -51,12 +66,13 @@ class LoopLagMonitor:
             self.record(max(0.0, (woke - before - self.interval) * 1000))
             if woke >= next_log:
                 next_log = woke + LOG_EVERY
+                lag = self.snapshot()
                 log.info(
                     "loop.lag",
-                    max_ms=round(self.max_ms, 1),
-                    recent_p99_ms=round(self.recent_p99_ms, 1),
-                    recent_max_ms=round(self.recent_max_ms, 1),
+                    max_ms=lag.max_ms,
+                    recent_p99_ms=lag.recent_p99_ms,
+                    recent_max_ms=lag.recent_max_ms,
                 )
 
 
-__all__ = ["LoopLagMonitor"]
+__all__ = ["LoopLag", "LoopLagMonitor"]

@@ -34,7 +34,7 @@ from stasis_app.events.store import CallStore
 from stasis_app.http.app import cors_origins_from, create_app
 from stasis_app.http.server import ApiServer
 from stasis_app.ivr import IvrDefinition, load
-from stasis_app.lagmonitor import LoopLagMonitor
+from stasis_app.lagmonitor import LoopLag, LoopLagMonitor
 from stasis_app.settings import Settings
 
 log = structlog.get_logger("cti.service")
@@ -156,16 +156,8 @@ class Worker:
         return __version__
 
     @property
-    def loop_lag_max_ms(self) -> float:
-        return self.lag.max_ms
-
-    @property
-    def loop_lag_recent_p99_ms(self) -> float:
-        return self.lag.recent_p99_ms
-
-    @property
-    def loop_lag_recent_max_ms(self) -> float:
-        return self.lag.recent_max_ms
+    def loop_lag(self) -> LoopLag:
+        return self.lag.snapshot()
 
     def _deps(self, dispatcher: Dispatcher) -> CallDeps:
         return CallDeps(

@@ -59,6 +59,7 @@ def health_router(status_of: WorkerStatus, now: Callable[[], float]) -> APIRoute
         """Whether the worker is connected to Asterisk. Needs no token (for load balancers)."""
         started = status_of.asterisk_started
         uptime = round(max(0.0, now() - started.timestamp()), 3) if started else None
+        lag = status_of.loop_lag
         return HealthOut(
             status="ok" if status_of.ari_connected else "degraded",
             ari_connected=status_of.ari_connected,
@@ -67,9 +68,9 @@ def health_router(status_of: WorkerStatus, now: Callable[[], float]) -> APIRoute
             asterisk_started=started,
             asterisk_uptime=uptime,
             version=status_of.version,
-            loop_lag_max_ms=round(status_of.loop_lag_max_ms, 1),
-            loop_lag_recent_p99_ms=round(status_of.loop_lag_recent_p99_ms, 1),
-            loop_lag_recent_max_ms=round(status_of.loop_lag_recent_max_ms, 1),
+            loop_lag_max_ms=lag.max_ms,
+            loop_lag_recent_p99_ms=lag.recent_p99_ms,
+            loop_lag_recent_max_ms=lag.recent_max_ms,
         )
 
     return router

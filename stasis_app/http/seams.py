@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from stasis_app.events.store import CallDetail, CallSummary, DeadLetter
+    from stasis_app.lagmonitor import LoopLag
 
 
 class CallControl(Protocol):
@@ -45,11 +46,7 @@ class WorkerStatus(Protocol):
     @property
     def version(self) -> str: ...
     @property
-    def loop_lag_max_ms(self) -> float: ...
-    @property
-    def loop_lag_recent_p99_ms(self) -> float: ...
-    @property
-    def loop_lag_recent_max_ms(self) -> float: ...
+    def loop_lag(self) -> LoopLag: ...
 
 
 class CallHistory(Protocol):

@@ -26,6 +26,7 @@ from stasis_app.events import CallEvent
 from stasis_app.events.bus import EventBus
 from stasis_app.events.store import CallDetail, CallSummary, DeadLetter, TimelineEvent
 from stasis_app.http import create_app
+from stasis_app.lagmonitor import LoopLag
 
 TOKEN = "s3cret-token-for-tests"
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
@@ -166,9 +167,7 @@ class FakeStatus:
     asterisk_version: str | None = "22.5.0"
     asterisk_started: datetime | None = T0
     version: str = "0.1.0"
-    loop_lag_max_ms: float = 12.5
-    loop_lag_recent_p99_ms: float = 1.5
-    loop_lag_recent_max_ms: float = 3.0
+    loop_lag: LoopLag = field(default_factory=lambda: LoopLag(12.5, 1.5, 3.0))
 
 
 class FakeHistory:
