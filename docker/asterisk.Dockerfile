@@ -1,7 +1,7 @@
 # Asterisk 22 from the same Debian package the native lab uses (Debian sid), configured from the
-# same asterisk/etc, with the generated prompts baked in.
+# same asterisk/etc, with the generated prompts and music on hold baked in.
 
-# --- prompts: generated with espeak-ng + sox by `cti sounds build`
+# --- prompts and music on hold: generated with espeak-ng + sox by `cti sounds build`
 FROM python:3.11-slim-bookworm AS prompts
 RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng sox \
@@ -19,6 +19,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /etc/asterisk/*
 COPY --from=prompts /src/sounds/ko/ /usr/share/asterisk/sounds/ko/cti/
 COPY --from=prompts /src/sounds/en/ /usr/share/asterisk/sounds/en/cti/
+# The folder musiconhold.conf's default class plays (stasis_app/sounds/music.py: MOH_DIR).
+COPY --from=prompts /src/sounds/moh/ /usr/share/asterisk/moh/cti/
 COPY docker/asterisk-entrypoint.sh /usr/local/bin/asterisk-entrypoint
 # asterisk/etc is mounted read-only at /etc/asterisk-cti by compose.yaml (one source of config).
 ENTRYPOINT ["/usr/local/bin/asterisk-entrypoint"]

@@ -13,6 +13,8 @@ IVR file, an illegal state transition)::
     ├── IvrError
     │   ├── IvrDefinitionError      an IVR file is invalid (lists every problem with its path)
     │   └── IllegalTransition       the IVR engine was fed an input its state does not accept
+    ├── CallError
+    │   └── IllegalCallInput        the call machine was fed an input its stage does not accept
     ├── AriError                    anything between us and Asterisk's REST interface
     │   ├── AriConnectionError      transport failure: refused, reset, timed out (retryable)
     │   ├── AriAuthError            401: wrong ARI credentials (fatal: retrying cannot help)
@@ -32,6 +34,8 @@ IVR file, an illegal state transition)::
         ├── ChannelNotFound         404 channel-not-found: no live channel with that id
         ├── ExtensionNotFound       404 extension-not-found: no PJSIP endpoint with that number
         ├── ExtensionUnavailable    409 extension-unavailable: it exists but is not registered
+        ├── TransferNotFound        404 transfer-not-found: no such transfer (live or recent)
+        ├── CallStateConflict       409 call-state-conflict: the call cannot do that in its stage
         └── HistoryUnavailable      503 history-unavailable: the worker keeps no call history
 """
 
@@ -104,6 +108,22 @@ class IllegalTransition(IvrError):
     def __init__(self, state: str, event: object) -> None:
         super().__init__(f"input {event!r} is not accepted in state {state!r}")
         self.state = state
+        self.event = event
+
+
+class CallError(CtiError):
+    """Base of the call machine's errors."""
+
+
+class IllegalCallInput(CallError):
+    """The call machine received an input that its current stage does not accept.
+
+    The call task logs it and ends the call cleanly (the caller hears a prompt, never silence).
+    """
+
+    def __init__(self, stage: str, event: object) -> None:
+        super().__init__(f"input {event!r} is not accepted in stage {stage!r}")
+        self.stage = stage
         self.event = event
 
 
@@ -264,6 +284,30 @@ class ExtensionUnavailable(ApiError):
             f"extension {extension!r} is unavailable: {reason}", extension=extension, reason=reason
         )
         self.extension = extension
+        self.reason = reason
+
+
+class TransferNotFound(ApiError):
+    """No transfer has this id (transfers are kept for a while after they end)."""
+
+    code = "transfer-not-found"
+    status = 404
+
+    def __init__(self, transfer_id: str) -> None:
+        super().__init__(f"no transfer {transfer_id!r}", transfer_id=transfer_id)
+        self.transfer_id = transfer_id
+
+
+class CallStateConflict(ApiError):
+    """The call (or transfer) cannot do what was asked in its current stage; ``reason`` says why,
+    e.g. "channel is not talking to anyone" or "transfer target has not answered"."""
+
+    code = "call-state-conflict"
+    status = 409
+
+    def __init__(self, subject: str, reason: str, **details: Any) -> None:
+        super().__init__(f"{subject}: {reason}", subject=subject, reason=reason, **details)
+        self.subject = subject
         self.reason = reason
 
 

@@ -21,10 +21,11 @@ from stasis_app import __version__
 from stasis_app.ari import AiohttpTransport, AriClient, Backoff, EventStream
 from stasis_app.ari.events import Event
 from stasis_app.calls import causes
-from stasis_app.calls.call import CallDeps, Shutdown
+from stasis_app.calls.call import CallDeps
 from stasis_app.calls.control import WorkerControl
 from stasis_app.calls.dispatcher import Dispatcher
-from stasis_app.calls.recovery import reconcile
+from stasis_app.calls.messages import Shutdown
+from stasis_app.calls.recovery import Snapshot, reconcile
 from stasis_app.calls.registry import LiveRegistry
 from stasis_app.errors import AriError, IvrDefinitionError
 from stasis_app.events import EventSink, LogSink, MultiSink
@@ -181,14 +182,15 @@ class Worker:
             await self.client.set_event_filter(disallowed=UNUSED_EVENTS)
             info = await self.client.asterisk_info()
             self._asterisk_version, self._asterisk_started = info.version, info.startup_time
-            app = await self.client.get_application()
-            live = set(app.channel_ids)
+            # One look at Asterisk serves both the live view and recovery.
+            snapshot = await Snapshot.fetch(self.client)
+            live = snapshot.live
             self.registry.reset(
-                [c for c in await self.client.list_channels() if c.id in live],
-                [b for b in await self.client.list_bridges() if set(b.channels) & live],
+                [c for c in snapshot.channels if c.id in live],
+                [b for b in snapshot.bridges if set(b.channels) & live],
                 [e for e in await self.client.list_endpoints() if e.technology == "PJSIP"],
             )
-            await reconcile(self.client, self.dispatcher)
+            await reconcile(self.client, self.dispatcher, snapshot)
         except AriError as exc:
             log.warning("recovery.failed", error=str(exc))
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Generate the IVR's voice prompts before start-up: sounds/<lang>/<prompt>.wav and .ulaw
-# (8 kHz mono) from sounds/prompts.toml, with espeak-ng and sox. Only changed prompts are
-# regenerated, so running it on every start is cheap. Arguments go to `cti sounds build`,
-# e.g. --only-lang ko, --verbose. Installing them for Asterisk: `cti sounds install`.
-# See docs/prompts.md.
+# (8 kHz mono) from sounds/prompts.toml, with espeak-ng and sox, and the music on hold
+# (sounds/moh/music.wav and .ulaw, sox). Only what changed is regenerated, so running it on
+# every start is cheap. Arguments go to `cti sounds build`, e.g. --only-lang ko, --verbose.
+# Installing the prompts for Asterisk: `cti sounds install` (the lab and the Docker image also
+# install the music; see docs/prompts.md).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -213,6 +213,13 @@ class AriClient:
         params = _params(caller=caller, timeout=timeout)
         await self._call("POST", f"/channels/{_seg(channel_id)}/dial", params)
 
+    async def transfer_progress(self, channel_id: ChannelId, state: str) -> None:
+        """Tell the phone that asked for a transfer (REFER) how it goes: ``channel_progress``,
+        ``channel_answered``, ``channel_unavailable``, ``channel_declined`` ... (Asterisk sends
+        the phone a NOTIFY with the matching SIP status)."""
+        params = _params(states=state)
+        await self._call("POST", f"/channels/{_seg(channel_id)}/transfer_progress", params)
+
     async def continue_in_dialplan(
         self, channel_id: ChannelId, *, context: str, extension: str, priority: int = 1
     ) -> None:
@@ -275,6 +282,16 @@ class AriClient:
     async def destroy_bridge(self, bridge_id: BridgeId, *, missing_ok: bool = False) -> None:
         gone = frozenset({404}) if missing_ok else frozenset()
         await self._call("DELETE", f"/bridges/{_seg(bridge_id)}", gone=gone)
+
+    async def start_bridge_moh(self, bridge_id: BridgeId, moh_class: str | None = None) -> None:
+        """Music on hold to everyone in the bridge (``moh_class`` default: the "default" class)."""
+        params = _params(mohClass=moh_class)
+        await self._call("POST", f"/bridges/{_seg(bridge_id)}/moh", params)
+
+    async def stop_bridge_moh(self, bridge_id: BridgeId, *, missing_ok: bool = False) -> None:
+        """With ``missing_ok``, a bridge that is gone (404) is success."""
+        gone = frozenset({404}) if missing_ok else frozenset()
+        await self._call("DELETE", f"/bridges/{_seg(bridge_id)}/moh", gone=gone)
 
     async def get_bridge(self, bridge_id: BridgeId) -> Bridge:
         return await self._parsed(Bridge.from_json, "GET", f"/bridges/{_seg(bridge_id)}")

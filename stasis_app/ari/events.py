@@ -224,6 +224,33 @@ class Dial(_Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelTransfer(_Event):
+    """A phone asked to transfer its call (SIP REFER) and Asterisk left the transfer to us
+    (``PJSIP_TRANSFER_HANDLING(ari-only)``). Routed by ``source``, the phone's own channel.
+
+    Blind: ``destination`` is the extension the phone dialed. Attended: the phone first called
+    the target in a second dialog; ``replaces`` is that dialog's channel (in our app), and
+    ``replaces_peer`` the target it talks to. (Asterisk 22.10 fills ``destination`` for an
+    attended transfer too, whatever events.json says: ``replaces`` is what tells them apart.)
+    Every ``transfer_progress`` we send comes back as another ChannelTransfer with ``state``
+    set; only the one without ``state`` is the phone's request.
+    """
+
+    type: ClassVar[str] = "ChannelTransfer"
+    source: Channel  # referred_by.source_channel
+    source_peer: Channel | None  # referred_by.connected_channel
+    destination: str | None  # refer_to.requested_destination.destination
+    protocol_id: str | None  # refer_to.requested_destination.protocol_id (SIP Call-ID)
+    replaces: Channel | None  # refer_to.destination_channel
+    replaces_peer: Channel | None  # refer_to.connected_channel
+    state: str | None
+
+    @property
+    def channel_id(self) -> ChannelId | None:
+        return self.source.id
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownEvent:
     """Any event type this module does not model; ``raw`` is the JSON as received.
 
@@ -267,6 +294,7 @@ Event = (
     | DeviceStateChanged
     | ApplicationReplaced
     | ApplicationMoveFailed
+    | ChannelTransfer
     | UnknownEvent
 )
 
@@ -278,6 +306,22 @@ def _channel(f: Fields) -> Channel:
 def _opt_channel(f: Fields, key: str) -> Channel | None:
     sub = f.opt_obj(key)
     return Channel.parse(sub) if sub is not None else None
+
+
+def _channel_transfer(f: Fields, app: str, ts: datetime) -> ChannelTransfer:
+    by, to = f.obj("referred_by"), f.obj("refer_to")
+    wanted = to.obj("requested_destination")
+    return ChannelTransfer(
+        app,
+        ts,
+        source=Channel.parse(by.obj("source_channel")),
+        source_peer=_opt_channel(by, "connected_channel"),
+        destination=wanted.opt_text("destination"),
+        protocol_id=wanted.opt_text("protocol_id"),
+        replaces=_opt_channel(to, "destination_channel"),
+        replaces_peer=_opt_channel(to, "connected_channel"),
+        state=f.opt_text("state"),
+    )
 
 
 def _device_state(f: Fields, app: str, ts: datetime) -> DeviceStateChanged:
@@ -335,6 +379,7 @@ _PARSERS: dict[str, Callable[[Fields, str, datetime], Event]] = {
         a, t, Endpoint.parse(f.obj("endpoint"))
     ),
     "DeviceStateChanged": _device_state,
+    "ChannelTransfer": _channel_transfer,
     "ApplicationReplaced": lambda f, a, t: ApplicationReplaced(a, t),
     "ApplicationMoveFailed": lambda f, a, t: ApplicationMoveFailed(
         a, t, _channel(f), f.text("destination"), f.texts("args")
@@ -387,6 +432,7 @@ __all__ = [
     "ChannelHangupRequest",
     "ChannelLeftBridge",
     "ChannelStateChange",
+    "ChannelTransfer",
     "ChannelVarset",
     "DeviceStateChanged",
     "Dial",

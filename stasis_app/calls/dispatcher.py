@@ -8,15 +8,20 @@ call's events in order while calls run concurrently.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
 import structlog
 
-from stasis_app.ari import ApplicationReplaced, Channel, Event, StasisStart
+from stasis_app.ari import ApplicationReplaced, Channel, ChannelTransfer, Event, StasisStart
 from stasis_app.ari.ids import BridgeId, ChannelId
 from stasis_app.calls import causes
-from stasis_app.calls.call import CLICK_ARG, LEG_ARG, Call, CallDeps
-from stasis_app.errors import AriError
+from stasis_app.calls.call import Call, CallDeps
+from stasis_app.calls.messages import GiveUp, TakeOver
+from stasis_app.calls.naming import CLICK_ARG, LEG_ARG, extension_of
+from stasis_app.calls.refer import DECLINED
+from stasis_app.errors import AriError, CallStateConflict
 
 log = structlog.get_logger("cti.dispatcher")
 
@@ -39,6 +44,9 @@ class Dispatcher:
         if isinstance(event, ApplicationReplaced):
             log.error("ari.app_replaced", hint="another worker connected with the same app name")
             self.replaced.set()
+            return
+        if isinstance(event, ChannelTransfer) and event.state is None and event.replaces:
+            self._phone_attended_transfer(event)
             return
         channel = event.channel_id
         if channel is not None:
@@ -65,10 +73,15 @@ class Dispatcher:
         self.start_call(channel, dialed)
 
     def start_call(
-        self, channel: Channel, dialed: str, *, adopt: tuple[ChannelId, BridgeId] | None = None
+        self,
+        channel: Channel,
+        dialed: str,
+        *,
+        adopt: tuple[ChannelId, str, BridgeId] | None = None,
     ) -> Call | None:
-        """Create the call and its task (``adopt``: resume a bridged call after a restart).
-        During shutdown new calls are refused."""
+        """Create the call and its task (``adopt``: resume a bridged call after a restart, with
+        its other party's channel and extension and the bridge). New calls are refused during
+        shutdown."""
         if not self.accepting:
             self.hang_up_later(channel.id, causes.TEMPORARY_FAILURE)
             return None
@@ -99,11 +112,57 @@ class Dispatcher:
     def owner(self, channel: ChannelId) -> Call | None:
         return self._by_channel.get(channel)
 
-    def hang_up_later(self, channel: ChannelId, cause: int) -> None:
-        """Hang up a channel no call owns, off the reader's stack."""
-        task = asyncio.create_task(self._hang_up(channel, cause))
+    def _phone_attended_transfer(self, event: ChannelTransfer) -> None:
+        """A phone's attended transfer (REFER with Replaces) joins two of our calls: the one the
+        phone's first leg is in (the moved party's) and the one it consulted the target in."""
+        moved_call = self._by_channel.get(event.source.id)
+        replaced = event.replaces
+        target = event.replaces_peer
+        consult_call = self._by_channel.get(replaced.id) if replaced is not None else None
+        if moved_call is None or consult_call is None or target is None:
+            log.warning("dispatcher.transfer_unknown_calls", source=str(event.source.id))
+            self._later(self._decline(event.source.id))
+            return
+        if consult_call is moved_call:
+            moved_call.deliver(event)
+            return
+        self._later(self._merge(moved_call, consult_call, event.source.id, target))
+
+    async def _merge(
+        self, moved_call: Call, consult_call: Call, source: ChannelId, target: Channel
+    ) -> None:
+        # First the consultation lets the target go (still up), then the moved party's call
+        # takes it: at no moment do two calls own the target, and none hangs it up.
+        try:
+            await consult_call.ask(GiveUp(target.id))
+        except CallStateConflict as exc:
+            log.info("dispatcher.transfer_refused", reason=str(exc))
+            await self._decline(source)
+            return
+        self.bind(target.id, moved_call)
+        transfer = uuid.uuid4().hex[:16]
+        try:
+            await moved_call.ask(TakeOver(source, target.id, extension_of(target.name), transfer))
+        except CallStateConflict as exc:
+            # The moved party left meanwhile: nobody is left for the target to talk to.
+            log.info("dispatcher.transfer_orphan", reason=str(exc))
+            await self._hang_up(target.id, causes.NORMAL)
+            await self._decline(source)
+
+    async def _decline(self, source: ChannelId) -> None:
+        try:
+            await self.deps.client.transfer_progress(source, DECLINED)
+        except AriError as exc:
+            log.info("dispatcher.transfer_progress_failed", error=str(exc))
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
+
+    def hang_up_later(self, channel: ChannelId, cause: int) -> None:
+        """Hang up a channel no call owns, off the reader's stack."""
+        self._later(self._hang_up(channel, cause))
 
     async def _hang_up(self, channel: ChannelId, cause: int) -> None:
         try:

@@ -2,12 +2,14 @@
 
 Events that happen while the websocket is down are lost, not queued (lab notes), and after a
 worker restart we know nothing at all. Asterisk is the source of truth: ``GET /applications/cti``
-lists the channels still in our app. Our channel and bridge ids are derived from the caller's
-channel id (``<caller>-leg<n>``, ``<caller>-bridge``), which is what makes adoption possible:
+lists the channels still in our app. Our channel and bridge ids are derived from the call id
+(:mod:`.naming`), which is what makes adoption possible:
 
-* a call we know whose channel vanished is told so (``ChannelGone``) and ends itself;
-* a bridge of ours with both parties still in it is adopted: the call resumes "bridged", and a
-  hangup on either side ends the other as usual;
+* a call we know whose channel vanished is told so (``PartyGone``) and ends itself;
+* a bridge of ours (the call's, or an attended transfer's consultation) with two parties still
+  in it is adopted: the call resumes "bridged", and a hangup on either side ends the other as
+  usual. A party that was on hold or waiting for a consultation is in no such pair and is
+  treated as below: music and consultations do not survive a restart;
 * a bridge of ours missing a party is ended: the remaining party is hung up, the bridge destroyed;
 * a caller in the app but in no bridge (it was in the IVR, or ringing a phone) starts over from its
   dialed extension, after any stale leg it had is hung up;
@@ -16,48 +18,65 @@ channel id (``<caller>-leg<n>``, ``<caller>-bridge``), which is what makes adopt
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import structlog
 
 from stasis_app.ari import AriClient, Bridge, Channel
 from stasis_app.ari.ids import ChannelId
-from stasis_app.calls import causes
-from stasis_app.calls.call import ChannelGone
+from stasis_app.calls import causes, naming
 from stasis_app.calls.dispatcher import Dispatcher
+from stasis_app.calls.messages import PartyGone
 
 log = structlog.get_logger("cti.recovery")
 
-LEG_MARK = "-leg"
-BRIDGE_SUFFIX = "-bridge"
+
+def _ours(bridge: Bridge) -> bool:
+    return naming.is_call_bridge(bridge.id) or naming.is_consult_bridge(bridge.id)
 
 
-def caller_of(channel: ChannelId) -> ChannelId:
-    """The caller's channel id for one of our legs (or the id itself for a caller)."""
-    return ChannelId(channel.split(LEG_MARK, 1)[0])
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What Asterisk has after a (re)connect, fetched once for the registry and for recovery."""
+
+    live: frozenset[ChannelId]  # the channels in our Stasis application
+    channels: tuple[Channel, ...]  # every channel in Asterisk
+    bridges: tuple[Bridge, ...]  # every bridge in Asterisk
+
+    @classmethod
+    async def fetch(cls, client: AriClient) -> Snapshot:
+        app = await client.get_application()
+        return cls(
+            frozenset(app.channel_ids),
+            tuple(await client.list_channels()),
+            tuple(await client.list_bridges()),
+        )
 
 
-async def reconcile(client: AriClient, dispatcher: Dispatcher) -> dict[str, int]:
-    app = await client.get_application()
-    live = set(app.channel_ids)
+async def reconcile(
+    client: AriClient, dispatcher: Dispatcher, snapshot: Snapshot
+) -> dict[str, int]:
+    live = snapshot.live
     counts = {"gone": 0, "adopted": 0, "restarted": 0, "ended": 0}
 
     for call in dispatcher.calls:
         for known in call.channels:
             if known not in live:
-                call.deliver(ChannelGone(known))
+                call.deliver(PartyGone(known))
                 counts["gone"] += 1
 
     unknown = {c for c in live if dispatcher.owner(c) is None}
     if not unknown:
         log.info("recovery.reconciled", **counts, live=len(live))
         return counts
-    channels = {c.id: c for c in await client.list_channels() if c.id in unknown}
-    bridges = [b for b in await client.list_bridges() if b.id.endswith(BRIDGE_SUFFIX)]
+    channels = {c.id: c for c in snapshot.channels if c.id in unknown}
+    bridges = [b for b in snapshot.bridges if _ours(b)]
 
     in_bridge: set[ChannelId] = set()
     for bridge in bridges:
         members = [channels[c] for c in bridge.channels if c in channels]
         in_bridge.update(m.id for m in members)
-        if dispatcher.owner(ChannelId(bridge.id.removesuffix(BRIDGE_SUFFIX))) is not None:
+        if dispatcher.owner(ChannelId(naming.call_of(bridge.id))) is not None:
             continue
         if len(members) == 2:
             _adopt(dispatcher, bridge, members)
@@ -70,7 +89,7 @@ async def reconcile(client: AriClient, dispatcher: Dispatcher) -> dict[str, int]
         lone = channels.get(channel_id)
         if lone is None:
             continue
-        if LEG_MARK in channel_id:
+        if naming.is_leg(channel_id):
             await client.hangup(channel_id, reason_code=causes.NORMAL, missing_ok=True)
             counts["ended"] += 1
             continue
@@ -83,11 +102,12 @@ async def reconcile(client: AriClient, dispatcher: Dispatcher) -> dict[str, int]
 
 
 def _adopt(dispatcher: Dispatcher, bridge: Bridge, members: list[Channel]) -> None:
-    caller = next((m for m in members if LEG_MARK not in m.id), members[0])
+    caller = next((m for m in members if not naming.is_leg(m.id)), members[0])
     callee = next(m for m in members if m is not caller)
     dialed = caller.dialplan.exten if caller.dialplan else ""
     log.info("recovery.adopt", bridge=str(bridge.id), caller=str(caller.id), callee=str(callee.id))
-    dispatcher.start_call(caller, dialed, adopt=(callee.id, bridge.id))
+    extension = naming.extension_of(callee.name)
+    dispatcher.start_call(caller, dialed, adopt=(callee.id, extension, bridge.id))
 
 
 async def _end_bridge(client: AriClient, bridge: Bridge, members: list[Channel]) -> None:

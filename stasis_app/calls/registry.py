@@ -46,10 +46,9 @@ from stasis_app.ari import (
 )
 from stasis_app.ari.ids import BridgeId, ChannelId, EndpointId
 from stasis_app.ari.models import Endpoint
+from stasis_app.calls.naming import LEG_ARG, call_of, extension_of, is_leg
 from stasis_app.errors import AriProtocolError
 
-LEG_MARK = "-leg"  # our outbound legs are "<caller channel id>-leg<n>" (calls/call.py)
-LEG_ARG = "dialed"  # ... and enter Stasis with args ("dialed", call_id)
 _FORGET_AFTER = 512  # removed channel ids remembered against straggling events
 
 
@@ -125,18 +124,12 @@ class _Ep:
     contacts: dict[str, ContactView] = field(default_factory=dict)
 
 
-def extension_of(channel_name: str) -> str:
-    """``"PJSIP/2000-00000001"`` -> ``"2000"``; ``""`` when the name has no resource."""
-    _, _, rest = channel_name.partition("/")
-    return rest.rsplit("-", 1)[0] if "-" in rest else rest
-
-
 def _identity(channel: Channel, args: tuple[str, ...] | None) -> tuple[str, str]:
     """(dialed extension, call id) of a channel, from its Stasis args or its id and name."""
     if args and args[0] == LEG_ARG:
         return extension_of(channel.name), args[1] if len(args) > 1 else channel.id
-    if LEG_MARK in channel.id:
-        return extension_of(channel.name), channel.id.split(LEG_MARK, 1)[0]
+    if is_leg(channel.id):
+        return extension_of(channel.name), call_of(channel.id)
     if args:
         return args[0], channel.id
     return (channel.dialplan.exten if channel.dialplan else ""), channel.id
@@ -291,7 +284,7 @@ class LiveRegistry:
     def _refresh(self, channel: Channel, at: datetime) -> _Live | None:
         live = self._channels.get(channel.id)
         if live is None:
-            if LEG_MARK not in channel.id or channel.id in self._gone:
+            if not is_leg(channel.id) or channel.id in self._gone:
                 return None
             dialed, call_id = _identity(channel, None)
             live = _Live(channel, dialed, call_id)
@@ -423,6 +416,5 @@ __all__ = [
     "ContactView",
     "EndpointView",
     "LiveRegistry",
-    "extension_of",
     "parse_contact_status",
 ]

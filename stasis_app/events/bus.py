@@ -6,18 +6,29 @@ subscriber has its own bounded queue; a subscriber that reads too slowly loses i
 events and is told how many with an ``{"type": "overflow", "dropped": n}`` item, so one stuck
 browser tab can neither slow the calls down nor grow memory without bound.
 
-Call events become four screen-pop types (every other action is not for screens)::
+Each event is read back as its :mod:`~stasis_app.events.catalogue` fact; these become screen pops
+(every other fact is not for screens). ``extension`` is where it happens; ``caller_number`` and
+``caller_name`` are always the call's original caller, also when a transfer target rings (the
+usual case: an agent hands the caller over, and the target sees who is coming)::
 
-    dialing     -> ringing      a phone rings: extension, caller number and name
-    bridged     -> answered     that phone answered (answered_by "extension")
-    answered    -> answered     the system answered (IVR, echo, a prompt) before any dialing
-                                (answered_by "system"); after a dial it only meant "to play a
-                                prompt", so it is not a screen pop
-    transferred -> transferred  to another extension (by the IVR or the API)
-    call-ended  -> ended        disposition, cause, duration
+    Dialing            -> ringing             a phone rings
+    Bridged            -> answered            that phone answered (answered_by "extension")
+    Answered           -> answered            the system answered (IVR, echo, a prompt) before any
+                                              dialing (answered_by "system"); after a dial it only
+                                              meant "to play a prompt", so it is not a screen pop
+    Transferred        -> transferred         blind, to another extension (by ivr, api, phone)
+    TransferStarted    -> ringing             an attended transfer rings its target (transfer, by)
+    TransferAnswered   -> answered            the target took the consultation (answered_by
+                                              "extension"); the caller still hears music
+    TransferCompleted  -> transferred         the caller now talks to the target (transfer, by);
+                                              "transferred" as for a blind transfer: the call is
+                                              now the target's, who already had "answered"
+    TransferCancelled  -> transfer-cancelled  the target stops ringing or is dropped (reason)
+    Held / Unheld      -> held / unheld       ``extension`` put the call on hold / took it back
+    CallEnded          -> ended               disposition, cause, duration
 
 A subscription filtered by extension receives the events of every call that extension took part
-in, as caller, as the dialed extension or as a phone rung by the call.
+in, as caller, as the dialed extension, as a phone rung by the call or as a transfer target.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from stasis_app.events import catalogue as ev
 from stasis_app.events.record import CallEvent
 
 ScreenPop = dict[str, Any]
@@ -40,6 +52,7 @@ class _CallInfo:
     caller_name: str = ""
     dialing_seen: bool = False
     extensions: set[str] = field(default_factory=set)
+    transfers: dict[str, str] = field(default_factory=dict)  # attended transfer id -> by
 
 
 class Subscription:
@@ -147,10 +160,15 @@ class EventBus:
 
     def _screen_pop(self, event: CallEvent) -> tuple[ScreenPop, set[str]] | None:
         """The screen pop for ``event`` (or None) and every extension it concerns."""
-        data = event.data
+        fact = event.fact()
         info = self._info(event.call_id)
-        if event.action == "call-started":
-            info.caller_name = str(data.get("caller_name") or "")
+        if isinstance(fact, ev.CallStarted):
+            info.caller_name = _text(fact.caller_name)
+            return None
+        if isinstance(fact, ev.CallEnded):
+            self._calls.pop(event.call_id, None)
+        what = _what(fact, info, event)
+        if what is None:
             return None
         pop: ScreenPop = {
             "call_id": event.call_id,
@@ -159,31 +177,55 @@ class EventBus:
             "caller_number": event.caller or "",
             "caller_name": info.caller_name,
             "dialed": event.dialed or "",
+            **what,
         }
-        extension = _text(data.get("extension"))
-        if event.action == "dialing":
-            info.dialing_seen = True
-            pop.update(type="ringing", extension=extension)
-        elif event.action == "bridged":
-            pop.update(type="answered", extension=extension, answered_by="extension")
-        elif event.action == "answered" and not info.dialing_seen:
-            pop.update(type="answered", extension=event.dialed or "", answered_by="system")
-        elif event.action == "transferred":
-            pop.update(type="transferred", extension=extension, by=_text(data.get("by")))
-        elif event.action == "call-ended":
-            self._calls.pop(event.call_id, None)
-            pop.update(
-                type="ended",
-                extension=_text(data.get("callee")) or event.dialed or "",
-                disposition=_text(data.get("disposition")),
-                cause=data.get("cause"),
-                duration=data.get("duration"),
-            )
-        else:
-            return None
         info.extensions.update((pop["caller_number"], pop["dialed"], pop["extension"]))
         info.extensions.discard("")
         return pop, set(info.extensions)
+
+
+def _what(fact: ev.Fact | None, info: _CallInfo, event: CallEvent) -> ScreenPop | None:
+    """The pop's own fields (type, extension and the type's extras), or None: not for screens."""
+    what: ScreenPop | None = None
+    match fact:
+        case ev.Dialing():
+            info.dialing_seen = True
+            what = {"type": "ringing", "extension": _text(fact.extension)}
+        case ev.Bridged() | ev.TransferAnswered():
+            what = {"type": "answered", "extension": _text(fact.extension)}
+            what["answered_by"] = "extension"
+        case ev.Answered() if not info.dialing_seen:
+            what = {"type": "answered", "extension": event.dialed or "", "answered_by": "system"}
+        case ev.Transferred():
+            what = {"type": "transferred", "extension": _text(fact.extension), "by": _text(fact.by)}
+        case ev.TransferStarted():
+            info.dialing_seen = True
+            info.transfers[fact.transfer] = by = _text(fact.by)
+            what = {"type": "ringing", "extension": _text(fact.extension), "by": by}
+        case ev.TransferCompleted():
+            by = info.transfers.pop(fact.transfer, "")
+            what = {"type": "transferred", "extension": _text(fact.extension), "by": by}
+        case ev.TransferCancelled():
+            info.transfers.pop(fact.transfer, None)
+            what = {"type": "transfer-cancelled", "extension": _text(fact.extension)}
+            what["reason"] = _text(fact.reason)
+        case ev.Held() | ev.Unheld():
+            kind = "held" if isinstance(fact, ev.Held) else "unheld"
+            what = {"type": kind, "extension": _text(fact.extension)}
+        case ev.CallEnded():
+            what = {
+                "type": "ended",
+                "extension": _text(fact.callee) or event.dialed or "",
+                "disposition": _text(fact.disposition),
+                "cause": fact.cause,
+                "duration": fact.duration,
+            }
+    if what is not None and isinstance(fact, _ATTENDED):
+        what["transfer"] = fact.transfer
+    return what
+
+
+_ATTENDED = (ev.TransferStarted, ev.TransferAnswered, ev.TransferCompleted, ev.TransferCancelled)
 
 
 def _text(value: object) -> str:

@@ -5,20 +5,37 @@ so what Kibana shows and what ``cti calls show`` shows are the same record.
 
 Field placement follows ECS 8.11: ECS fields where ECS has one (``event.*``,
 ``source.user.*``, ``destination.user.*``, ``network.protocol``), Asterisk's own values under
-``asterisk.*``, ours under ``cti.*``. Every field produced here is mapped in
-``templates/index-template.json`` (a unit test checks that), and the template maps unknown fields
-as ``dynamic: false``, so a new action can never break indexing: fields this module does not know
-go to ``cti.extra``, which is stored, not indexed.
-docs/call-events.md documents every field.
+``asterisk.*``, ours under ``cti.*``. Nothing here is a table of its own: ``event.type``,
+``event.outcome`` and where each data field goes come from the fact in
+:mod:`~stasis_app.events.catalogue` whose ``ACTION`` the event has. A field placed at a dotted
+path goes there (as its declared type); SPECIAL fields are read by the code below (the parties,
+the hangup cause, call-ended's disposition, duration and IVR path); EXTRA fields, and keys the
+fact does not have, go to ``cti.extra``, which is stored, not indexed. An action the catalogue
+lacks (an older or newer version's) is placed by field name where the catalogue agrees on one
+(see ``_fallback``), its parties and cause are read as usual, and the rest goes to ``cti.extra``.
+
+Every path is mapped in ``templates/index-template.json`` and documented in docs/call-events.md
+(tests/unit/test_events_catalogue.py checks both); the template maps unknown fields as
+``dynamic: false``, so no event can break indexing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
+from stasis_app.events.catalogue import (
+    CATALOGUE,
+    EXTRA,
+    SPECIAL,
+    CallEnded,
+    Fact,
+    placements,
+    shapes,
+)
 from stasis_app.events.record import CallEvent
 
 ECS_VERSION: Final = "8.11.0"
@@ -41,39 +58,48 @@ HANGUP_CAUSES: Final[Mapping[int, str]] = {
     127: "INTERWORKING",
 }
 
-# event.type per action (ECS "network" category allows start/end/connection/protocol/info ...).
-_TYPES: Final[Mapping[str, list[str]]] = {
-    "call-started": ["start", "connection"],
-    "call-ended": ["end", "connection"],
-    "answered": ["connection"],
-    "bridged": ["connection"],
-    "dialing": ["connection"],
-    "dial-failed": ["connection"],
-    "caller-hangup": ["end"],
-    "callee-hangup": ["end"],
-}
 # Dispositions that mean the caller got what the call was for (ECS event.outcome "success").
 SUCCESS_DISPOSITIONS: Final = frozenset({"answered", "echo"})
+# The SPECIAL fields this module reads on any event that carries them (the parties and the
+# cause); call-ended's own (disposition, duration, ivr_path) are read by _ended alone.
+_ON_ANY_EVENT: Final = frozenset({"caller", "dialed", "extension", "callee", "cause"})
 
-# data key -> dotted document field, for the keys call.py emits. Anything else goes to cti.extra.
-_FIELDS: Final[Mapping[str, str]] = {
-    "menu": "cti.menu",
-    "digit": "cti.digit",
-    "digits": "cti.digits",
-    "retry": "cti.retry",
-    "disposition": "cti.disposition",
-    "reason": "cti.reason",
-    "stage": "cti.stage",
-    "by": "cti.transfer_by",
-    "channel": "asterisk.channel",
-    "leg": "asterisk.leg_channel_id",
-    "bridge": "asterisk.bridge_id",
-    "caller_name": "source.user.full_name",
-}
-# Keys already represented elsewhere in the document (top-level CallEvent fields or special cases).
-_HANDLED: Final = frozenset(
-    {"caller", "dialed", "callee", "extension", "cause", "duration", "ivr_path", "action"}
-)
+
+class _Place(NamedTuple):
+    target: str  # a dotted document path, SPECIAL or EXTRA
+    kind: type  # the field's value type, which the indexed value is converted to
+
+
+def _places(fact: type[Fact]) -> dict[str, _Place]:
+    kinds = shapes(fact)
+    return {name: _Place(target, kinds[name].kind) for name, target in placements(fact)}
+
+
+def _fallback(by_action: Mapping[str, Mapping[str, _Place]]) -> dict[str, _Place]:
+    """Placement by field name, for an action the catalogue lacks: the one the catalogue gives
+    that name everywhere, but neither a name of the record's own attributes (only option-chosen's
+    ``action`` is an IVR option) nor a SPECIAL field that only call-ended's code reads."""
+    seen: dict[str, set[_Place]] = {}
+    for places in by_action.values():
+        for name, place in places.items():
+            seen.setdefault(name, set()).add(place)
+    record = {f.name for f in dataclasses.fields(CallEvent)}
+    out: dict[str, _Place] = {}
+    for name, found in seen.items():
+        (place, *others) = found
+        if name in _ON_ANY_EVENT:
+            wanted = place.target == SPECIAL
+        else:
+            wanted = place.target not in (SPECIAL, EXTRA) and name not in record
+        if wanted and not others:
+            out[name] = place
+    return out
+
+
+_PLACES: Final[Mapping[str, Mapping[str, _Place]]] = {f.ACTION: _places(f) for f in CATALOGUE}
+_FALLBACK: Final[Mapping[str, _Place]] = _fallback(_PLACES)
+_TYPES: Final[Mapping[str, tuple[str, ...]]] = {f.ACTION: f.TYPES for f in CATALOGUE}
+_OUTCOMES: Final[Mapping[str, str]] = {f.ACTION: f.OUTCOME for f in CATALOGUE if f.OUTCOME}
 
 
 def timestamp(at: float) -> str:
@@ -97,14 +123,13 @@ def _json_safe(value: Any) -> Any:
 
 def to_ecs(event: CallEvent) -> dict[str, Any]:
     """The ECS document for ``event``. Pure and deterministic: same event, same document."""
-    data = dict(event.data)
     doc: dict[str, Any] = {
         "@timestamp": timestamp(event.at),
         "ecs": {"version": ECS_VERSION},
         "event": {
             "kind": "event",
             "category": ["network"],
-            "type": list(_TYPES.get(event.action, ["info"])),
+            "type": list(_TYPES.get(event.action, Fact.TYPES)),
             "action": event.action,
             "id": event.event_id,
             "dataset": "cti.calls",
@@ -112,72 +137,77 @@ def to_ecs(event: CallEvent) -> dict[str, Any]:
         "network": {"protocol": "sip"},
         "cti": {"call_id": event.call_id},
     }
-    _parties(doc, event, data)
-    cause = data.get("cause")
+    places = _PLACES.get(event.action, _FALLBACK)
+    special: dict[str, Any] = {}
+    placed: list[tuple[_Place, Any]] = []
+    extra: dict[str, Any] = {}
+    for key, value in event.data.items():
+        if value is None:
+            continue
+        place = places.get(key)
+        if place is None or place.target == EXTRA:
+            extra[key] = value
+        elif place.target == SPECIAL:
+            special[key] = value
+        else:
+            placed.append((place, value))
+    _parties(doc, event, special)
+    cause = special.get("cause")
     if isinstance(cause, int) and not isinstance(cause, bool):
         _put(doc, "asterisk.hangup_cause", cause)
         _put(doc, "asterisk.hangup_cause_name", HANGUP_CAUSES.get(cause, f"CAUSE_{cause}"))
-    extra = _action_fields(doc, event.action, data)
-    if event.action == "call-ended":
-        _ended(doc, event, data)
-    elif event.action == "dial-failed":
-        doc["event"]["outcome"] = "failure"
-    elif event.action == "bridged":
-        doc["event"]["outcome"] = "success"
+    for place, value in placed:
+        _put(doc, place.target, _indexed(place.kind, value))
+    if event.action == CallEnded.ACTION:
+        _ended(doc, event, special)
+    elif event.action in _OUTCOMES:
+        doc["event"]["outcome"] = _OUTCOMES[event.action]
     if extra:
         _put(doc, "cti.extra", _json_safe(extra))
     return doc
 
 
-def _parties(doc: dict[str, Any], event: CallEvent, data: Mapping[str, Any]) -> None:
-    caller = event.caller if event.caller is not None else data.get("caller")
+def _indexed(kind: type, value: Any) -> Any:
+    """``value`` as the type its field declares (what the index template maps it as)."""
+    if kind is int:
+        return int(value)
+    if kind is str:
+        return str(value)
+    return _json_safe(value)
+
+
+def _parties(doc: dict[str, Any], event: CallEvent, special: Mapping[str, Any]) -> None:
+    caller = event.caller if event.caller is not None else special.get("caller")
     if caller:
         _put(doc, "source.user.id", str(caller))
         _put(doc, "source.user.name", str(caller))
-    if event.dialed:
-        _put(doc, "cti.dialed", event.dialed)
+    dialed = event.dialed if event.dialed is not None else special.get("dialed")
+    if dialed:
+        _put(doc, "cti.dialed", str(dialed))
     # The extension this event is about: the transfer/dial target, or the call's final callee.
-    extension = data.get("extension") or data.get("callee")
-    if event.action == "call-ended" and not extension:
-        extension = event.dialed
+    extension = special.get("extension") or special.get("callee")
+    if event.action == CallEnded.ACTION and not extension:
+        extension = dialed
     if extension:
         _put(doc, "cti.extension", str(extension))
-    callee = extension or event.dialed
+    callee = extension or dialed
     if callee:
         _put(doc, "destination.user.id", str(callee))
 
 
-def _action_fields(doc: dict[str, Any], action: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Place the action's own data fields; return those with no mapped home (for cti.extra)."""
-    extra: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in _HANDLED or value is None:
-            continue
-        target = _FIELDS.get(key)
-        if target is None:
-            extra[key] = value
-        else:
-            _put(doc, target, int(value) if target == "cti.retry" else str(value))
-    if "action" in data:
-        # Only option-chosen's "action" (e.g. "transfer to 1000") is the IVR option's meaning.
-        if action == "option-chosen":
-            _put(doc, "cti.option", str(data["action"]))
-        else:
-            extra["action"] = data["action"]
-    return extra
-
-
-def _ended(doc: dict[str, Any], event: CallEvent, data: Mapping[str, Any]) -> None:
-    disposition = data.get("disposition")
+def _ended(doc: dict[str, Any], event: CallEvent, special: Mapping[str, Any]) -> None:
+    disposition = special.get("disposition")
+    if disposition is not None:
+        _put(doc, "cti.disposition", str(disposition))
     doc["event"]["outcome"] = "success" if disposition in SUCCESS_DISPOSITIONS else "failure"
-    duration = data.get("duration")
+    duration = special.get("duration")
     if isinstance(duration, (int, float)) and not isinstance(duration, bool):
         # ECS event.duration is nanoseconds; cti.duration (seconds) is what charts average.
         doc["event"]["duration"] = round(duration * 1_000_000_000)
         doc["event"]["start"] = timestamp(event.at - duration)
         doc["event"]["end"] = timestamp(event.at)
         _put(doc, "cti.duration", float(duration))
-    path = data.get("ivr_path")
+    path = special.get("ivr_path")
     if path is not None:
         steps = [str(step) for step in path]
         _put(doc, "cti.ivr_path", steps)

@@ -15,17 +15,21 @@ from typing import Any, Protocol
 
 import structlog
 
+from stasis_app.events import catalogue
+from stasis_app.events.catalogue import Fact
+
 log = structlog.get_logger("cti.events")
 
 
 @dataclass(frozen=True, slots=True)
 class CallEvent:
-    """One step in a call's timeline.
+    """One step in a call's timeline, as stored and shipped.
 
-    ``action`` is a short kebab-case verb (``call-started``, ``menu-entered``, ``digit``,
-    ``bridged``, ``call-ended`` ...); ``data`` holds the action's own fields. ``caller`` (the
-    caller's number) and ``dialed`` (the extension the call was made to) repeat on every event so
-    each one can be searched on its own, without joining the call's other events.
+    ``action`` is the ``ACTION`` of a :mod:`~stasis_app.events.catalogue` fact (``call-started``,
+    ``digit``, ``transfer-started`` ...) and ``data`` that fact's fields (:meth:`of` builds both;
+    :meth:`fact` reads them back). ``caller`` (the caller's number) and ``dialed`` (the
+    extension the call was made to) repeat on every event so each one can be searched on its
+    own, without joining the call's other events.
     """
 
     call_id: str
@@ -35,6 +39,31 @@ class CallEvent:
     dialed: str | None = None
     at: float = field(default_factory=time.time)
     event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def of(
+        cls,
+        call_id: str,
+        fact: Fact,
+        *,
+        caller: str | None,
+        dialed: str | None,
+        at: float | None = None,
+    ) -> CallEvent:
+        """The record of a catalogue ``fact`` (``at`` defaults to now): how calls emit events."""
+        return cls(
+            call_id,
+            fact.ACTION,
+            fact.data(),
+            caller=caller,
+            dialed=dialed,
+            at=time.time() if at is None else at,
+        )
+
+    def fact(self) -> Fact | None:
+        """The catalogue fact this record states, read leniently (see
+        :func:`~stasis_app.events.catalogue.read`); None for an action the catalogue lacks."""
+        return catalogue.read(self.action, self.data)
 
 
 class EventSink(Protocol):

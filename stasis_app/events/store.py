@@ -30,6 +30,7 @@ from typing import Any, Final
 import structlog
 
 from stasis_app.errors import CallNotFound
+from stasis_app.events import catalogue as ev
 from stasis_app.events.ecs import to_ecs
 from stasis_app.events.record import CallEvent
 from stasis_app.threads import name_os_thread
@@ -454,34 +455,38 @@ class CallStore:
 
 def _update_summary(conn: sqlite3.Connection, event: CallEvent) -> None:
     """Keep the call's row in step with its events: every event makes sure the row exists."""
-    data = event.data
     conn.execute(
         "INSERT INTO calls (call_id, started, caller, dialed) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(call_id) DO UPDATE SET started = min(started, excluded.started),"
         " caller = coalesce(caller, excluded.caller), dialed = coalesce(dialed, excluded.dialed)",
         (event.call_id, event.at, event.caller, event.dialed),
     )
-    extension = data.get("extension")
-    if event.action in ("transferred", "dialing", "bridged") and extension:
-        conn.execute(
-            "UPDATE calls SET callee = ? WHERE call_id = ?", (str(extension), event.call_id)
-        )
-    elif event.action == "call-ended":
-        duration = data.get("duration")
-        cause = data.get("cause")
-        conn.execute(
-            "UPDATE calls SET ended = ?, disposition = ?, cause = ?, duration = ?, ivr_path = ?,"
-            " callee = coalesce(?, callee) WHERE call_id = ?",
-            (
-                event.at,
-                str(data.get("disposition") or "unknown"),
-                cause if isinstance(cause, int) else None,
-                float(duration) if isinstance(duration, (int, float)) else None,
-                json.dumps([str(step) for step in data.get("ivr_path") or ()]),
-                data.get("callee"),
-                event.call_id,
-            ),
-        )
+    match event.fact():
+        # The callee is the last extension the call was sent to, rang or was handed over to.
+        case (
+            ev.Transferred(extension=extension)
+            | ev.Dialing(extension=extension)
+            | ev.Bridged(extension=extension)
+            | ev.TransferCompleted(extension=extension)
+        ) if extension:
+            conn.execute(
+                "UPDATE calls SET callee = ? WHERE call_id = ?", (str(extension), event.call_id)
+            )
+        case ev.CallEnded() as ended:
+            conn.execute(
+                "UPDATE calls SET ended = ?, disposition = ?, cause = ?, duration = ?,"
+                " ivr_path = ?, callee = coalesce(?, callee) WHERE call_id = ?",
+                (
+                    event.at,
+                    str(ended.disposition or "unknown"),
+                    # Records are read back unchecked: keep only numbers.
+                    ended.cause if isinstance(ended.cause, int) else None,
+                    float(ended.duration) if isinstance(ended.duration, (int, float)) else None,
+                    json.dumps([str(step) for step in ended.ivr_path]),
+                    ended.callee,
+                    event.call_id,
+                ),
+            )
 
 
 def _filters(

@@ -24,8 +24,10 @@ from stasis_app.http.auth import no_unknown_query, require_token
 from stasis_app.http.routes import control_router, health_router, history_router, live_router
 from stasis_app.http.seams import CallControl, CallHistory, WorkerStatus
 from stasis_app.http.streams import sse_router, websocket_router
+from stasis_app.http.transfers import transfer_router
 
-DESCRIPTION = """Live channels, endpoints, call control and screen-pop events of the cti worker.
+DESCRIPTION = """Live channels, calls and endpoints, call control (transfer, hold), call history and
+screen-pop events of the cti worker.
 
 Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, `/docs` and
 `/openapi.json`. Every error is `{"error": {"code", "message", "details"}}`. The live event stream
@@ -54,8 +56,10 @@ def create_app(
     strict = [Depends(no_unknown_query)]
     auth = [Depends(require_token(token)), *strict]  # 401 before any word about the input
     app.include_router(health_router(status, now), dependencies=strict)
-    app.include_router(live_router(registry), dependencies=auth)
+    # Order matters: live_router's /calls/live must come before history's /calls/{call_id}.
+    app.include_router(live_router(registry, control, now), dependencies=auth)
     app.include_router(control_router(registry, control), dependencies=auth)
+    app.include_router(transfer_router(registry, control), dependencies=auth)
     app.include_router(history_router(history), dependencies=auth)
     app.include_router(sse_router(bus), dependencies=auth)
     app.include_router(websocket_router(bus, token))  # checks the token itself (?token=)
@@ -64,7 +68,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

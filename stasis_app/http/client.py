@@ -28,6 +28,10 @@ from stasis_app.http.models import (
     EndpointList,
     EndpointOut,
     HealthOut,
+    LiveCallList,
+    LiveCallOut,
+    TransferMode,
+    TransferOut,
 )
 
 DEFAULT_URL = "http://127.0.0.1:3000"
@@ -105,13 +109,39 @@ class ApiClient:
         raw = self._request("POST", "/calls", body)
         return self._parse(raw, CallCreated).call_id
 
+    def live_calls(self) -> list[LiveCallOut]:
+        return self._get("/calls/live", LiveCallList).calls
+
     def hangup(self, channel_id: str) -> None:
-        self._request("POST", f"/channels/{_segment(channel_id)}/hangup")
+        self._request("DELETE", f"/channels/{_segment(channel_id)}")
 
     def transfer(self, channel_id: str, extension: str) -> None:
+        """Blind transfer of ``channel_id``'s call (``POST /channels/{id}/transfer``)."""
         self._request(
             "POST", f"/channels/{_segment(channel_id)}/transfer", {"extension": extension}
         )
+
+    def start_transfer(self, channel_id: str, extension: str, mode: TransferMode) -> TransferOut:
+        """The party on ``channel_id`` goes to ``extension`` (``POST /transfers``)."""
+        body = {"call": channel_id, "to": extension, "mode": mode}
+        return self._parse(self._request("POST", "/transfers", body), TransferOut)
+
+    def get_transfer(self, transfer_id: str) -> TransferOut:
+        return self._get(f"/transfers/{_segment(transfer_id)}", TransferOut)
+
+    def complete_transfer(self, transfer_id: str) -> TransferOut:
+        raw = self._request("POST", f"/transfers/{_segment(transfer_id)}/complete")
+        return self._parse(raw, TransferOut)
+
+    def cancel_transfer(self, transfer_id: str) -> TransferOut:
+        raw = self._request("DELETE", f"/transfers/{_segment(transfer_id)}")
+        return self._parse(raw, TransferOut)
+
+    def hold(self, channel_id: str) -> None:
+        self._request("POST", f"/channels/{_segment(channel_id)}/hold")
+
+    def unhold(self, channel_id: str) -> None:
+        self._request("DELETE", f"/channels/{_segment(channel_id)}/hold")
 
     def events(self, extension: str | None = None) -> Iterator[dict[str, Any]]:
         """Screen pops from ``/events/sse`` as they happen, until the server ends the stream."""

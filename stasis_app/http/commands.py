@@ -1,4 +1,5 @@
-"""``cti channels | endpoints | call | hangup | transfer | watch``: the REST API from a terminal.
+"""``cti channels | endpoints | live | call | hangup | transfer | hold | unhold | watch``: the REST
+API from a terminal.
 
 Every command goes through the REST API of the running worker (CTI_API_URL, default
 http://127.0.0.1:3000; token from CTI_API_TOKEN or $CTI_DATA_DIR/api-token). Output is an
@@ -15,11 +16,15 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
+from typer.core import TyperGroup
 
 from stasis_app.errors import CtiError
 from stasis_app.http.client import ApiClient
+from stasis_app.http.models import TransferOut
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+ChannelArg = Annotated[str, typer.Argument(help="A channel id from `cti live` or `cti channels`")]
+TransferIdArg = Annotated[str, typer.Argument(help="A transfer id from `cti transfer --attended`")]
 
 
 def make_client() -> ApiClient:
@@ -108,21 +113,129 @@ def call(
     typer.echo(_dump({"call_id": call_id}) if as_json else f"calling: call {call_id}")
 
 
-def hangup(
-    channel_id: Annotated[str, typer.Argument(help="A channel id from `cti channels`")],
-) -> None:
+def live(as_json: JsonFlag = False) -> None:
+    """Live calls with their parties (one line each) and any attended transfer."""
+    found = _run(lambda c: c.live_calls())
+    if as_json:
+        typer.echo(_dump(found))
+        return
+    if not found:
+        typer.echo("no live calls")
+        return
+    rows = []
+    for c in found:
+        columns = [
+            c.id,
+            c.stage,
+            f"{c.caller_name} <{c.caller_number}>" if c.caller_name else c.caller_number,
+            c.dialed,
+            f"{c.duration:.0f}s",
+        ]
+        moving = (
+            f"{c.transfer.id} {c.transfer.state.value} -> {c.transfer.extension}"
+            if c.transfer
+            else "-"
+        )
+        for i, p in enumerate(c.parties):
+            first = i == 0
+            party = [p.channel_id, p.extension, p.role.value, p.state.value]
+            rows.append(
+                [*(columns if first else [""] * len(columns)), *party, moving if first else ""]
+            )
+        if not c.parties:
+            rows.append([*columns, "-", "", "", "", moving])
+    headers = ["CALL", "STAGE", "CALLER", "DIALED", "DURATION"]
+    headers += ["CHANNEL", "EXT", "ROLE", "STATE", "TRANSFER"]
+    typer.echo(table(headers, rows))
+
+
+def hangup(channel_id: ChannelArg) -> None:
     """Hang up a live channel."""
     _run(lambda c: c.hangup(channel_id))
     typer.echo(f"hung up {channel_id}")
 
 
+def hold(channel_id: ChannelArg) -> None:
+    """Put on hold the party CHANNEL_ID talks to: it hears music until `cti unhold`."""
+    _run(lambda c: c.hold(channel_id))
+    typer.echo(f"{channel_id} holds: the other party hears music")
+
+
+def unhold(channel_id: ChannelArg) -> None:
+    """Take back the party CHANNEL_ID put on hold."""
+    _run(lambda c: c.unhold(channel_id))
+    typer.echo(f"{channel_id} took the other party back from hold")
+
+
+# --------------------------------------------------------------------------------- transfer
+class _DefaultToStart(TyperGroup):
+    """``cti transfer CHANNEL EXT`` means ``cti transfer start CHANNEL EXT``: anything that is
+    neither a subcommand nor --help goes to ``start``. Channel ids are never a command's name."""
+
+    # ctx is typer's Context, whose click base is private to typer (vendored): hence Any.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["start", *args]
+        return super().parse_args(ctx, args)
+
+
+transfer_app = typer.Typer(
+    cls=_DefaultToStart,
+    no_args_is_help=True,
+    subcommand_metavar="CHANNEL_ID EXTENSION [--attended] | complete|cancel|show TRANSFER_ID",
+    help="Transfer a call: `cti transfer CHANNEL_ID EXTENSION` (blind), add --attended to talk "
+    "to EXTENSION first; then `cti transfer complete|cancel|show TRANSFER_ID`.",
+)
+
+
+@transfer_app.command("start")
 def transfer(
-    channel_id: Annotated[str, typer.Argument(help="A channel id from `cti channels`")],
-    extension: Annotated[str, typer.Argument(help="Where to send the call")],
+    channel_id: ChannelArg,
+    extension: Annotated[str, typer.Argument(help="Where to send the call, e.g. 2001")],
+    attended: Annotated[
+        bool,
+        typer.Option(
+            "--attended",
+            help="The party on CHANNEL_ID hears music while the party it talks to rings "
+            "EXTENSION; prints the transfer id for complete, cancel and show",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Blind-transfer a channel's call to an extension."""
-    _run(lambda c: c.transfer(channel_id, extension))
-    typer.echo(f"transferred {channel_id} to {extension}")
+    """The default: blind (the caller goes to EXTENSION), or --attended."""
+    if not attended:
+        _run(lambda c: c.transfer(channel_id, extension))
+        done = {"channel_id": channel_id, "extension": extension, "mode": "blind"}
+        typer.echo(_dump(done) if as_json else f"transferred {channel_id} to {extension}")
+        return
+    started: TransferOut = _run(lambda c: c.start_transfer(channel_id, extension, "attended"))
+    typer.echo(_dump(started) if as_json else f"transferring: transfer {started.id}")
+
+
+@transfer_app.command("complete")
+def transfer_complete(transfer_id: TransferIdArg, as_json: JsonFlag = False) -> None:
+    """Connect the moved party to the answered target; the initiator is released."""
+    done: TransferOut = _run(lambda c: c.complete_transfer(transfer_id))
+    typer.echo(_dump(done) if as_json else f"completed transfer {done.id} to {done.extension}")
+
+
+@transfer_app.command("cancel")
+def transfer_cancel(transfer_id: TransferIdArg, as_json: JsonFlag = False) -> None:
+    """Hang up the target; the initiator gets the moved party back."""
+    done: TransferOut = _run(lambda c: c.cancel_transfer(transfer_id))
+    typer.echo(_dump(done) if as_json else f"cancelled transfer {done.id}")
+
+
+@transfer_app.command("show")
+def transfer_show(transfer_id: TransferIdArg, as_json: JsonFlag = False) -> None:
+    """One transfer: its state, the moved party, the initiator and the target."""
+    t: TransferOut = _run(lambda c: c.get_transfer(transfer_id))
+    if as_json:
+        typer.echo(_dump(t))
+        return
+    headers = ["ID", "MODE", "STATE", "MOVED", "INITIATOR", "EXTENSION", "TARGET", "REASON"]
+    row = [t.id, t.mode, t.state.value, t.moved, t.initiator or "-", t.extension]
+    typer.echo(table(headers, [[*row, t.target or "-", t.reason or "-"]]))
 
 
 def watch(
@@ -160,9 +273,13 @@ def register(app: typer.Typer) -> None:
     """Add the REST commands to ``app`` (the top-level ``cti``)."""
     app.command("channels")(channels)
     app.command("endpoints")(endpoints)
+    # Not `cti calls live`: `cti calls` is the history's group (stasis_app/events/commands.py).
+    app.command("live")(live)
     app.command("call")(call)
     app.command("hangup")(hangup)
-    app.command("transfer")(transfer)
+    app.add_typer(transfer_app, name="transfer")
+    app.command("hold")(hold)
+    app.command("unhold")(unhold)
     app.command("watch")(watch)
 
 

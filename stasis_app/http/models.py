@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from stasis_app.calls.views import PartyState, Role, TransferState
+
 EXTENSION_PATTERN = r"^[0-9]{2,10}$"
 # ARI ids ("1732614000.123"), ours ("1732614000.123-leg1", "…-bridge") and UUIDs: no slashes.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -20,6 +22,14 @@ Extension = Annotated[
     StringConstraints(pattern=EXTENSION_PATTERN, min_length=2, max_length=10),
     Field(description="An internal extension: 2 to 10 digits", examples=["2000"]),
 ]
+
+
+ChannelIdField = Annotated[
+    str,
+    StringConstraints(pattern=ID_PATTERN, max_length=128),
+    Field(description="An ARI channel id", examples=["1732614000.123"]),
+]
+TransferMode = Literal["blind", "attended"]
 
 
 class _Request(BaseModel):
@@ -41,6 +51,18 @@ class TransferRequest(_Request):
     """Blind transfer of the channel's call to ``extension``."""
 
     extension: Extension
+
+
+class NewTransfer(_Request):
+    """Move the party on channel ``call`` to extension ``to``.
+
+    ``blind``: it is routed there at once and the others are released. ``attended``: it hears
+    music while the party it was talking to (the initiator) rings ``to``; then complete or cancel.
+    """
+
+    call: ChannelIdField = Field(description="The channel of the party that is moved")
+    to: Extension
+    mode: TransferMode = "blind"
 
 
 class CallCreated(_Response):
@@ -113,6 +135,48 @@ class HealthOut(BaseModel):
     loop_lag_recent_max_ms: float = Field(ge=0, description="Worst loop lag, last ~30 s (ms)")
 
 
+class PartyOut(_Response):
+    channel_id: str
+    extension: str
+    role: Role = Field(description="caller, callee, or target (of an attended transfer)")
+    state: PartyState = Field(
+        description="ringing, up (answered, alone), talking, holding (put the others on hold, "
+        "or consults a transfer target), held (hears music)"
+    )
+
+
+class TransferOut(_Response):
+    id: str
+    call_id: str
+    mode: TransferMode
+    state: TransferState = Field(
+        description="ringing (the target), answered (initiator and target talk), completed, "
+        "cancelled (the initiator has the moved party back; reason says why)"
+    )
+    moved: str = Field(description="The channel of the party that is moved")
+    initiator: str | None = Field(description="The channel that consults the target")
+    extension: str = Field(description="The target's extension")
+    target: str | None = Field(description="The target's channel, once it is being rung")
+    reason: str | None = Field(description="Why it was cancelled: cancelled, busy, no-answer ...")
+
+
+class LiveCallOut(_Response):
+    id: str
+    caller_number: str
+    caller_name: str
+    dialed: str = Field(description="The extension the caller dialed")
+    stage: str = Field(description="ivr, dialing, bridged, holding, consulting, echo ...")
+    started: datetime
+    duration: float = Field(ge=0, description="Seconds since the call started")
+    bridge_id: str | None
+    parties: list[PartyOut]
+    transfer: TransferOut | None = Field(description="The attended transfer in progress, if any")
+
+
+class LiveCallList(BaseModel):
+    calls: list[LiveCallOut]
+
+
 class CallSummaryOut(_Response):
     call_id: str
     started: float
@@ -177,6 +241,7 @@ __all__ = [
     "CallList",
     "CallRequest",
     "CallSummaryOut",
+    "ChannelIdField",
     "ChannelList",
     "ChannelOut",
     "ContactOut",
@@ -188,6 +253,12 @@ __all__ = [
     "ErrorOut",
     "Extension",
     "HealthOut",
+    "LiveCallList",
+    "LiveCallOut",
+    "NewTransfer",
+    "PartyOut",
     "TimelineEventOut",
+    "TransferMode",
+    "TransferOut",
     "TransferRequest",
 ]

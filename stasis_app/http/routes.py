@@ -1,8 +1,12 @@
-"""The REST routes: health, live channels/bridges/endpoints, call control, call history.
+"""The REST routes: health, live channels/bridges/endpoints/calls, call control, call history.
 
-Reads come from the registry's snapshots (no ARI request per HTTP request); writes go through the
-worker's :class:`~stasis_app.http.seams.CallControl`. An id the registry does not know is a 404
-before the worker is bothered.
+Reads come from snapshots (the registry's, and the calls' own for ``/calls/live``; no ARI request
+per HTTP request); writes go through the worker's :class:`~stasis_app.http.seams.CallControl`. A
+channel id the registry does not know is a 404 before the worker is bothered. Transfers are in
+:mod:`stasis_app.http.transfers`.
+
+``GET /calls/live`` is declared by :func:`live_router`, which the app includes before
+:func:`history_router`: otherwise ``/calls/{call_id}`` would take "live" for a call id.
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ from stasis_app.http.models import (
     EndpointOut,
     ErrorOut,
     HealthOut,
+    LiveCallList,
+    LiveCallOut,
+    PartyOut,
     TimelineEventOut,
+    TransferOut,
     TransferRequest,
 )
 from stasis_app.http.seams import CallControl, CallHistory, WorkerStatus
@@ -49,6 +57,17 @@ ChannelIdPath = Annotated[
 ]
 Err = {"model": ErrorOut}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {400: Err, 401: Err}
+
+
+def error_responses(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` naming, per status, the error codes an operation can answer with."""
+    return {status: {"model": ErrorOut, "description": text} for status, text in codes.items()}
+
+
+NO_CHANNEL = "channel-not-found: no live channel with that id"
+NO_EXTENSION = "extension-not-found: no PJSIP endpoint with that number"
+UNAVAILABLE = "extension-unavailable: the extension is not registered"
+CONFLICT = "call-state-conflict: the call cannot do that now (details.reason says why)"
 
 
 def health_router(status_of: WorkerStatus, now: Callable[[], float]) -> APIRouter:
@@ -76,8 +95,33 @@ def health_router(status_of: WorkerStatus, now: Callable[[], float]) -> APIRoute
     return router
 
 
-def live_router(registry: LiveRegistry) -> APIRouter:
+def live_router(
+    registry: LiveRegistry, control: CallControl, now: Callable[[], float]
+) -> APIRouter:
     router = APIRouter(tags=["live"], responses=AUTH_ERRORS)
+
+    @router.get("/calls/live", response_model=LiveCallList)
+    async def live_calls() -> LiveCallList:
+        """Every live call, oldest first, with its parties (channel, extension, role, state) and
+        the attended transfer in progress, if any. ``duration`` is seconds since it started."""
+        at = now()
+        return LiveCallList(
+            calls=[
+                LiveCallOut(
+                    id=c.id,
+                    caller_number=c.caller_number,
+                    caller_name=c.caller_name,
+                    dialed=c.dialed,
+                    stage=c.stage,
+                    started=datetime.fromtimestamp(c.started, UTC),
+                    duration=round(max(0.0, at - c.started), 3),
+                    bridge_id=c.bridge_id,
+                    parties=[PartyOut.model_validate(p) for p in c.parties],
+                    transfer=TransferOut.model_validate(c.transfer) if c.transfer else None,
+                )
+                for c in control.live_calls()
+            ]
+        )
 
     @router.get("/channels", response_model=ChannelList)
     async def list_channels() -> Response:
@@ -128,30 +172,68 @@ def control_router(registry: LiveRegistry, control: CallControl) -> APIRouter:
         call_id = await control.click_to_dial(request.from_extension, request.to_extension)
         return CallCreated(call_id=call_id)
 
-    @router.post(
-        "/channels/{channel_id}/hangup",
+    @router.delete(
+        "/channels/{channel_id}",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses={404: Err},
+        responses=error_responses({404: NO_CHANNEL}),
     )
     async def hangup(channel_id: ChannelIdPath) -> Response:
-        """Hang up a live channel; the rest of its call ends as usual."""
+        """Hang up a live channel (one party); the rest of its call goes on or ends as usual."""
         known(channel_id)
         await control.hangup(channel_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.post(
+        "/channels/{channel_id}/hangup",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses({404: NO_CHANNEL}),
+    )
+    async def hangup_alias(channel_id: ChannelIdPath) -> Response:
+        """The same as ``DELETE /channels/{channel_id}`` (kept for existing clients)."""
+        return await hangup(channel_id)
+
+    @router.post(
         "/channels/{channel_id}/transfer",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses={404: Err, 409: Err},
+        responses=error_responses({404: f"{NO_CHANNEL}; {NO_EXTENSION}", 409: UNAVAILABLE}),
     )
     async def transfer(
         channel_id: ChannelIdPath, request: Annotated[TransferRequest, Body()]
     ) -> Response:
-        """Blind-transfer the channel's call to an extension."""
+        """Blind-transfer the channel's call to an extension. Given a phone's leg (an agent's),
+        the party it talks to moves, which is what an agent's "transfer" button means; given
+        the caller's channel, the caller moves. ``POST /transfers`` always names the moved
+        party, and also does attended transfers."""
         known(channel_id)
         await control.transfer(channel_id, request.extension)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.post(
+        "/channels/{channel_id}/hold",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses({404: NO_CHANNEL, 409: CONFLICT}),
+    )
+    async def hold(channel_id: ChannelIdPath) -> Response:
+        """Put on hold the party this channel talks to: that party hears music. 409 when the
+        channel talks to no one, or already holds."""
+        known(channel_id)
+        await control.hold(channel_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.delete(
+        "/channels/{channel_id}/hold",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses({404: NO_CHANNEL, 409: CONFLICT}),
+    )
+    async def unhold(channel_id: ChannelIdPath) -> Response:
+        """Take the held party back: the two talk again. 409 when the channel holds no one."""
+        known(channel_id)
+        await control.unhold(channel_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router
@@ -213,7 +295,7 @@ def history_router(history: CallHistory | None) -> APIRouter:
     return router
 
 
-__all__ = ["control_router", "health_router", "history_router", "live_router"]
+__all__ = ["control_router", "error_responses", "health_router", "history_router", "live_router"]
 
 
 # Caller numbers may carry a leading + (E.164) and be longer than our extensions.

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from stasis_app.calls.views import LiveCallView, TransferView
     from stasis_app.events.store import CallDetail, CallSummary, DeadLetter
     from stasis_app.lagmonitor import LoopLag
 
@@ -30,8 +31,49 @@ class CallControl(Protocol):
     async def transfer(self, channel_id: str, extension: str) -> None:
         """Blind-transfer the channel's call to ``extension``.
 
+        Given a leg the worker dialed (an agent's phone), the party it talks to moves (an
+        agent's "transfer" button); given the caller's channel, the caller moves.
         Raises ChannelNotFound / ExtensionNotFound / ExtensionUnavailable.
         """
+
+    async def start_transfer(self, channel_id: str, extension: str, mode: str) -> TransferView:
+        """Move the party ``channel_id`` to ``extension``; ``mode`` is "blind" or "attended".
+
+        Blind: the party is routed to ``extension`` at once and the others are released; the
+        returned view is already COMPLETED (ExtensionUnavailable when that phone is not
+        registered). Attended: the party hears music, the party it was talking to (the
+        initiator) rings ``extension``; complete or cancel later. A target that is not
+        registered ends the transfer at once: the view comes back CANCELLED with the reason
+        "unavailable", and the initiator has the party back (every outcome is a call event).
+        Raises ChannelNotFound / ExtensionNotFound / ExtensionUnavailable / CallStateConflict.
+        """
+
+    def get_transfer(self, transfer_id: str) -> TransferView:
+        """Raises TransferNotFound."""
+
+    async def complete_transfer(self, transfer_id: str) -> TransferView:
+        """Bridge the moved party with the target and release the initiator.
+
+        Raises TransferNotFound / CallStateConflict (not answered yet, or already ended).
+        """
+
+    async def cancel_transfer(self, transfer_id: str) -> TransferView:
+        """Hang up the target (ringing or answered) and give the initiator the moved party back.
+
+        Raises TransferNotFound / CallStateConflict (already ended).
+        """
+
+    async def hold(self, channel_id: str) -> None:
+        """``channel_id`` puts the party it talks to on hold: that party hears music.
+
+        Raises ChannelNotFound / CallStateConflict (not talking to anyone, already holding).
+        """
+
+    async def unhold(self, channel_id: str) -> None:
+        """Take the call back from hold. Raises ChannelNotFound / CallStateConflict."""
+
+    def live_calls(self) -> list[LiveCallView]:
+        """Every live call with its parties, oldest first."""
 
 
 class WorkerStatus(Protocol):

@@ -38,9 +38,11 @@ FORMATS: Mapping[str, tuple[str, ...]] = {
     "ulaw": ("-t", "ul", "-r", str(SAMPLE_RATE), "-c", "1"),
 }
 # Quiet, repeatable, no dither (dither turns mu-law silence into hiss).
-_SOX_GLOBAL = ("-V1", "-R", "-D")
+SOX_GLOBAL = ("-V1", "-R", "-D")
 # Peak-normalise so every prompt plays at the same level; sox inserts the rate change itself.
 _SOX_EFFECTS = ("gain", "-n", "-3")
+# The build output's folder for music on hold (music.py): not a language, so install() skips it.
+MUSIC_FOLDER = "moh"
 _TOOL_TIMEOUT = 120.0
 _INSTALL_HINT = "install it with `apt-get install {tool}`"
 
@@ -112,7 +114,7 @@ def output_digest(text: str, voice: Voice, ext: str) -> str:
         "format": FORMAT_VERSION,
         "text": text,
         "espeak": list(voice.espeak_args()),
-        "sox": [*_SOX_GLOBAL, *FORMATS[ext], *_SOX_EFFECTS],
+        "sox": [*SOX_GLOBAL, *FORMATS[ext], *_SOX_EFFECTS],
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
@@ -194,7 +196,7 @@ def build(
     if not plan.jobs:
         return BuildReport(out_dir, (), tuple(out.path for out in plan.fresh))
 
-    espeak, sox = _require_tool("espeak-ng"), _require_tool("sox")
+    espeak, sox = require_tool("espeak-ng"), require_tool("sox")
     for lang in chosen:
         (out_dir / lang).mkdir(parents=True, exist_ok=True)
     known = {out.path for out in all_outputs(catalog)}
@@ -234,7 +236,7 @@ class _Reporter:
             self.callback(Progress(self.done, self.total, path, built))
 
 
-def _require_tool(name: str) -> str:
+def require_tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise SoundsError(f"{name} not found: {_INSTALL_HINT.format(tool=name)}")
@@ -246,20 +248,20 @@ def _run_job(job: Job, espeak: str, sox: str, out_dir: Path) -> Job:
     with tempfile.TemporaryDirectory(prefix="cti-sounds-") as tmp:
         speech = Path(tmp) / "speech.wav"
         # The text is one argv element after "--": no shell, and a leading '-' stays text.
-        _run(
+        run_tool(
             "espeak-ng",
             [espeak, *job.voice.espeak_args(), "-w", str(speech), "--", job.text],
             where,
         )
         for out in job.outputs:
             target = out_dir / out.path
-            with _atomic_target(target) as part:
-                cmd = [sox, *_SOX_GLOBAL, str(speech), *FORMATS[out.ext], str(part), *_SOX_EFFECTS]
-                _run("sox", cmd, where)
+            with atomic_target(target) as part:
+                cmd = [sox, *SOX_GLOBAL, str(speech), *FORMATS[out.ext], str(part), *_SOX_EFFECTS]
+                run_tool("sox", cmd, where)
     return job
 
 
-def _run(tool: str, argv: list[str], where: str) -> None:
+def run_tool(tool: str, argv: list[str], where: str) -> None:
     try:
         done = subprocess.run(argv, capture_output=True, timeout=_TOOL_TIMEOUT, check=False)
     except subprocess.TimeoutExpired as exc:
@@ -272,7 +274,7 @@ def _run(tool: str, argv: list[str], where: str) -> None:
 
 
 @contextlib.contextmanager
-def _atomic_target(target: Path) -> Iterator[Path]:
+def atomic_target(target: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it into place only on success."""
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(fd)
@@ -290,7 +292,7 @@ def _write_manifest(out_dir: Path, manifest: dict[str, str], known: Collection[s
     outputs = {path: manifest[path] for path in sorted(manifest) if path in known}
     text = json.dumps({"format": FORMAT_VERSION, "outputs": outputs}, indent=1) + "\n"
     target = out_dir / MANIFEST_NAME
-    with _atomic_target(target) as part:
+    with atomic_target(target) as part:
         part.write_text(text, encoding="utf-8")
 
 
@@ -313,7 +315,10 @@ def install(
     lang_dirs = [
         d
         for d in sorted(out_dir.iterdir() if out_dir.is_dir() else ())
-        if d.is_dir() and not d.name.startswith(".") and (wanted is None or d.name in wanted)
+        if d.is_dir()
+        and not d.name.startswith(".")
+        and d.name != MUSIC_FOLDER
+        and (wanted is None or d.name in wanted)
     ]
     if not lang_dirs:
         raise SoundsError(f"no prompts in {out_dir}: run `cti sounds build` first")
@@ -326,8 +331,8 @@ def install(
             dest = dest_dir / src.name
             if dest.is_file() and filecmp.cmp(src, dest, shallow=False):
                 continue
-            _make_dirs(dest_dir, owner)
-            with _atomic_target(dest) as part:
+            make_dirs(dest_dir, owner)
+            with atomic_target(dest) as part:
                 shutil.copyfile(src, part)
                 if owner is not None:
                     os.chown(part, *owner)
@@ -335,7 +340,7 @@ def install(
     return installed
 
 
-def _make_dirs(path: Path, owner: tuple[int, int] | None) -> None:
+def make_dirs(path: Path, owner: tuple[int, int] | None) -> None:
     missing = [p for p in (path, *path.parents) if not p.exists()]
     path.mkdir(mode=0o755, parents=True, exist_ok=True)
     if owner is not None:

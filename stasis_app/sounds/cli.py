@@ -12,6 +12,7 @@ from stasis_app.errors import SoundsError
 from stasis_app.settings import REPO_ROOT
 from stasis_app.sounds.builder import Progress, build, install
 from stasis_app.sounds.catalog import load_catalog
+from stasis_app.sounds.music import build_music
 
 DEFAULT_SOUNDS_DIR = REPO_ROOT / "sounds"
 DEFAULT_CATALOG = DEFAULT_SOUNDS_DIR / "prompts.toml"
@@ -41,7 +42,8 @@ def build_command(
         bool, typer.Option("--verbose", "-v", help="Also list the prompts that are up to date.")
     ] = False,
 ) -> None:
-    """Generate every out-of-date prompt: 8 kHz mono signed-linear .wav and mu-law .ulaw."""
+    """Generate every out-of-date prompt, and the music on hold (moh/): 8 kHz mono
+    signed-linear .wav and mu-law .ulaw."""
 
     def show(step: Progress) -> None:
         if step.built or verbose:
@@ -51,10 +53,15 @@ def build_command(
     started = time.monotonic()
     try:
         report = build(load_catalog(catalog), out, languages=only_lang, progress=show)
+        # The music on hold is built in the same step, so whatever ships the prompts (the lab,
+        # the Docker image) has it too. It belongs to no language: --only-lang does not skip it.
+        music = build_music(out)
     except SoundsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     elapsed = time.monotonic() - started
+    if music or verbose:
+        typer.echo(f"music on hold: {', '.join(music) or 'up to date'}")
     typer.echo(
         f"sounds: {len(report.built)} built, {len(report.skipped)} up to date "
         f"in {elapsed:.1f} s -> {out}"

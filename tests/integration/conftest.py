@@ -74,11 +74,13 @@ PhoneFactory = Callable[..., Phone]
 
 @pytest.fixture(scope="session")
 def signals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A distinct 30 s test signal per extension, so each direction of a call is recognisable."""
+    """A distinct 30 s test signal per extension (1000, 2000 and the lab agents 1001-1005), so
+    each direction of a call, and each party of a transfer, is recognisable."""
     folder = tmp_path_factory.mktemp("signals")
+    seeds = {"1000": 11, "2000": 22, "1001": 33, "1002": 44, "1003": 55, "1004": 66, "1005": 77}
     return {
         user: write_wav(folder / f"{user}.wav", tone_sequence(30.0, seed=seed))
-        for user, seed in (("1000", 11), ("2000", 22))
+        for user, seed in seeds.items()
     }
 
 

@@ -1,4 +1,5 @@
-"""Registration against the lab Asterisk (pjsip.conf: 1000/test1000, 2000/test2000, digest auth).
+"""Registration against the lab Asterisk (pjsip.conf: 1000/test1000, 2000/test2000 and the lab
+agents 1001/test1001 ... 1005/test1005, digest auth).
 
 Each test drives a real SIPp REGISTER and then asks Asterisk (``pjsip show contacts``) what it
 bound: SIPp's own verdict only says the responses it got matched the scenario.
@@ -17,14 +18,16 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.lab
 
 PASSWORDS = {"1000": "test1000", "2000": "test2000"}
+# The lab agents, for calls with more than two parties: the same settings as 1000.
+AGENTS = {f"100{n}": f"test100{n}" for n in range(1, 6)}
 
 
 @pytest.fixture
 def sip_port(lab: Lab) -> Iterator[int]:
-    """A free local SIP port for SIPp; any binding it leaves for 1000/2000 is removed after."""
+    """A free local SIP port for SIPp; any binding it leaves for an extension is removed after."""
     port = free_port()
     yield port
-    for user, password in PASSWORDS.items():
+    for user, password in (PASSWORDS | AGENTS).items():
         if any(f":{port}" in uri for uri in asterisk_contacts(lab, user)):
             run_sipp("unregister", service=user, user=user, password=password, local_port=port)
 
@@ -44,6 +47,34 @@ def test_register_with_right_password_binds_contact(lab: Lab, sip_port: int, use
     assert result.ok, result.describe()
     assert result.received_status_codes() == [401, 200], result.describe()
     assert _bound(lab, user, sip_port) == [f"sip:{user}@127.0.0.1:{sip_port}"]
+
+
+@pytest.mark.parametrize("user", sorted(AGENTS))
+def test_lab_agent_registers_like_1000(lab: Lab, sip_port: int, user: str) -> None:
+    """Each lab agent (1001-1005) registers with its own password exactly as 1000 does: challenged,
+    then accepted, and bound as the AOR's only contact."""
+    result = run_sipp(
+        "register", service=user, user=user, password=AGENTS[user], local_port=sip_port
+    )
+
+    assert result.ok, result.describe()
+    assert result.received_status_codes() == [401, 200], result.describe()
+    assert _bound(lab, user, sip_port) == [f"sip:{user}@127.0.0.1:{sip_port}"]
+
+
+def test_lab_agent_with_another_agents_password_is_rejected(lab: Lab, sip_port: int) -> None:
+    """The agents' passwords are their own: 1001 with 1002's password is refused."""
+    result = run_sipp(
+        "register-rejected",
+        service="1001",
+        user="1001",
+        password=AGENTS["1002"],
+        local_port=sip_port,
+    )
+
+    assert result.ok, result.describe()
+    assert 200 not in result.received_status_codes(), result.describe()
+    assert _bound(lab, "1001", sip_port) == []
 
 
 def test_register_with_wrong_password_is_rejected(lab: Lab, sip_port: int) -> None:

@@ -6,6 +6,7 @@ Events are built as Asterisk 22 sends them (``events.json`` shapes) and go throu
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,11 +17,21 @@ from fastapi import FastAPI
 
 from stasis_app.ari import Event, parse_event
 from stasis_app.calls.registry import LiveRegistry
+from stasis_app.calls.views import (
+    LiveCallView,
+    PartyState,
+    PartyView,
+    Role,
+    TransferState,
+    TransferView,
+)
 from stasis_app.errors import (
     CallNotFound,
+    CallStateConflict,
     ChannelNotFound,
     ExtensionNotFound,
     ExtensionUnavailable,
+    TransferNotFound,
 )
 from stasis_app.events import CallEvent
 from stasis_app.events.bus import EventBus
@@ -129,18 +140,91 @@ class Clock:
 
 
 @dataclass
-class FakeControl:
-    """CallControl over a fixed set of extensions and the channels a test says exist."""
+class FakeCall:
+    """One live call of the fake: its parties by channel, and its attended transfer, if any."""
 
-    extensions: dict[str, bool] = field(default_factory=lambda: {"1000": True, "2000": True})
+    id: str
+    caller_number: str
+    dialed: str
+    started: float
+    parties: dict[str, PartyView]
+    stage: str = "bridged"
+    transfer: str | None = None  # id of the attended transfer in progress
+    legs: int = 1
+
+    def talking_with(self, channel_id: str) -> str | None:
+        """The other party in the call's bridge (talking, or held by ``channel_id``)."""
+        for other in self.parties.values():
+            if other.channel_id != channel_id and other.state in (
+                PartyState.TALKING,
+                PartyState.HELD,
+            ):
+                return other.channel_id
+        return None
+
+    def set(self, channel_id: str, state: PartyState) -> None:
+        self.parties[channel_id] = dataclasses.replace(self.parties[channel_id], state=state)
+
+
+ENDED = (TransferState.COMPLETED, TransferState.CANCELLED)
+
+
+@dataclass
+class FakeControl:
+    """CallControl over a fixed set of extensions and the channels and calls a test says exist.
+
+    It keeps the rules the real call machine keeps (and raises the same errors): an attended
+    transfer needs the moved party to talk to someone, one transfer per call at a time, complete
+    needs an answered target, an ended transfer cannot change, hold needs someone to hold.
+    ``calls`` logs every operation that got through, in order.
+    """
+
+    extensions: dict[str, bool] = field(
+        default_factory=lambda: {"1000": True, "2000": True, "2001": True, "2002": False}
+    )
     channels: set[str] = field(default_factory=set)
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    live: dict[str, FakeCall] = field(default_factory=dict)
+    transfers: dict[str, TransferView] = field(default_factory=dict)
 
+    # ------------------------------------------------------------------ test setup
+    def bridged(self, caller: str, agent: str, *, started: float = EPOCH0) -> FakeCall:
+        """A call from 1000 (``caller``) to 2000, answered by ``agent``: both talking."""
+        call = FakeCall(
+            id=caller,
+            caller_number="1000",
+            dialed="2000",
+            started=started,
+            parties={
+                caller: PartyView(caller, "1000", Role.CALLER, PartyState.TALKING),
+                agent: PartyView(agent, "2000", Role.CALLEE, PartyState.TALKING),
+            },
+        )
+        self.live[call.id] = call
+        self.channels |= {caller, agent}
+        return call
+
+    def target_answers(self, transfer_id: str) -> None:
+        """The target of an attended transfer answers: it talks with the initiator."""
+        transfer = self.transfers[transfer_id]
+        assert transfer.target is not None
+        self.live[transfer.call_id].set(transfer.target, PartyState.TALKING)
+        self.transfers[transfer_id] = dataclasses.replace(transfer, state=TransferState.ANSWERED)
+
+    # ------------------------------------------------------------------ CallControl
     def _check(self, extension: str) -> None:
         if extension not in self.extensions:
             raise ExtensionNotFound(extension)
         if not self.extensions[extension]:
             raise ExtensionUnavailable(extension)
+
+    def _party(self, channel_id: str) -> tuple[FakeCall, PartyView]:
+        if channel_id not in self.channels:
+            raise ChannelNotFound(channel_id)
+        for call in self.live.values():
+            if channel_id in call.parties:
+                return call, call.parties[channel_id]
+        raise CallStateConflict(f"channel {channel_id}", "is not a party of a call")
 
     async def click_to_dial(self, from_extension: str, to_extension: str) -> str:
         self._check(from_extension)
@@ -158,6 +242,138 @@ class FakeControl:
             raise ChannelNotFound(channel_id)
         self._check(extension)
         self.calls.append(("transfer", channel_id, extension))
+
+    async def start_transfer(self, channel_id: str, extension: str, mode: str) -> TransferView:
+        call, moved = self._party(channel_id)
+        self._check(extension)
+        if call.transfer is not None:
+            raise CallStateConflict(f"call {call.id}", "a transfer is already in progress")
+        transfer_id = f"{call.id}-t{len(self.transfers) + 1}"
+        call.legs += 1
+        leg = f"{call.id}-leg{call.legs}"
+        if mode == "blind":
+            call.parties = {
+                moved.channel_id: dataclasses.replace(moved, state=PartyState.UP),
+                leg: PartyView(leg, extension, Role.CALLEE, PartyState.RINGING),
+            }
+            call.stage = "dialing"
+            view = TransferView(
+                id=transfer_id,
+                call_id=call.id,
+                mode="blind",
+                state=TransferState.COMPLETED,
+                moved=channel_id,
+                initiator=None,
+                extension=extension,
+                target=None,  # a blind transfer has no consultation leg
+                reason=None,
+            )
+        else:
+            initiator = call.talking_with(channel_id)
+            if initiator is None or moved.state is not PartyState.TALKING:
+                raise CallStateConflict(f"channel {channel_id}", "is not talking to anyone")
+            call.set(channel_id, PartyState.HELD)
+            call.set(initiator, PartyState.HOLDING)
+            call.parties[leg] = PartyView(leg, extension, Role.TARGET, PartyState.RINGING)
+            call.stage, call.transfer = "consulting", transfer_id
+            view = TransferView(
+                id=transfer_id,
+                call_id=call.id,
+                mode="attended",
+                state=TransferState.RINGING,
+                moved=channel_id,
+                initiator=initiator,
+                extension=extension,
+                target=leg,
+                reason=None,
+            )
+        self.channels.add(leg)
+        self.transfers[transfer_id] = view
+        self.calls.append(("start_transfer", channel_id, extension, mode))
+        return view
+
+    def get_transfer(self, transfer_id: str) -> TransferView:
+        if transfer_id not in self.transfers:
+            raise TransferNotFound(transfer_id)
+        return self.transfers[transfer_id]
+
+    def _live_transfer(self, transfer_id: str) -> tuple[TransferView, FakeCall]:
+        transfer = self.get_transfer(transfer_id)
+        if transfer.state in ENDED:
+            raise CallStateConflict(
+                f"transfer {transfer_id}", "has already ended", state=transfer.state.value
+            )
+        return transfer, self.live[transfer.call_id]
+
+    async def complete_transfer(self, transfer_id: str) -> TransferView:
+        transfer, call = self._live_transfer(transfer_id)
+        if transfer.state is not TransferState.ANSWERED:
+            raise CallStateConflict(
+                f"transfer {transfer_id}", "the target has not answered", state=transfer.state.value
+            )
+        assert transfer.initiator is not None
+        assert transfer.target is not None
+        del call.parties[transfer.initiator]
+        self.channels.discard(transfer.initiator)
+        call.set(transfer.moved, PartyState.TALKING)
+        call.set(transfer.target, PartyState.TALKING)
+        call.stage, call.transfer = "bridged", None
+        done = dataclasses.replace(transfer, state=TransferState.COMPLETED)
+        self.transfers[transfer_id] = done
+        self.calls.append(("complete_transfer", transfer_id))
+        return done
+
+    async def cancel_transfer(self, transfer_id: str) -> TransferView:
+        transfer, call = self._live_transfer(transfer_id)
+        assert transfer.initiator is not None
+        assert transfer.target is not None
+        del call.parties[transfer.target]
+        self.channels.discard(transfer.target)
+        call.set(transfer.moved, PartyState.TALKING)
+        call.set(transfer.initiator, PartyState.TALKING)
+        call.stage, call.transfer = "bridged", None
+        done = dataclasses.replace(transfer, state=TransferState.CANCELLED, reason="cancelled")
+        self.transfers[transfer_id] = done
+        self.calls.append(("cancel_transfer", transfer_id))
+        return done
+
+    async def hold(self, channel_id: str) -> None:
+        call, party = self._party(channel_id)
+        if party.state is PartyState.HOLDING:
+            raise CallStateConflict(f"channel {channel_id}", "already holds the other party")
+        other = call.talking_with(channel_id)
+        if other is None or party.state is not PartyState.TALKING:
+            raise CallStateConflict(f"channel {channel_id}", "is not talking to anyone")
+        call.set(channel_id, PartyState.HOLDING)
+        call.set(other, PartyState.HELD)
+        call.stage = "holding"
+        self.calls.append(("hold", channel_id))
+
+    async def unhold(self, channel_id: str) -> None:
+        call, party = self._party(channel_id)
+        other = call.talking_with(channel_id)
+        if party.state is not PartyState.HOLDING or call.transfer is not None or other is None:
+            raise CallStateConflict(f"channel {channel_id}", "is not holding anyone")
+        call.set(channel_id, PartyState.TALKING)
+        call.set(other, PartyState.TALKING)
+        call.stage = "bridged"
+        self.calls.append(("unhold", channel_id))
+
+    def live_calls(self) -> list[LiveCallView]:
+        return [
+            LiveCallView(
+                id=call.id,
+                caller_number=call.caller_number,
+                caller_name="Alice",
+                dialed=call.dialed,
+                stage=call.stage,
+                started=call.started,
+                parties=tuple(call.parties.values()),
+                bridge_id=f"{call.id}-bridge",
+                transfer=self.transfers[call.transfer] if call.transfer else None,
+            )
+            for call in sorted(self.live.values(), key=lambda c: c.started)
+        ]
 
 
 @dataclass
@@ -246,3 +462,40 @@ def client(app: FastAPI, *, auth: bool = True) -> httpx.AsyncClient:
         base_url="http://cti.test",
         headers=dict(AUTH) if auth else None,
     )
+
+
+# A call from 1000 (CALLER) answered by 2000 (AGENT); UNKNOWN is no live channel.
+CALLER = "1714557600.12"
+AGENT = "1714557600.12-leg1"
+UNKNOWN = "1714557600.99"
+
+
+def registry_of_a_bridged_call() -> LiveRegistry:
+    """The registry's side of FakeControl.bridged(CALLER, AGENT): both channels are live."""
+    registry = LiveRegistry(now=Clock(EPOCH0 + 30))
+    registry.apply(event("StasisStart", channel=channel_json(CALLER), args=["2000"]))
+    agent = channel_json(AGENT, name="PJSIP/2000-00000005", caller=("", "2000"), created=3)
+    registry.apply(event("StasisStart", at=3, channel=agent, args=["dialed", CALLER]))
+    return registry
+
+
+def bridged() -> tuple[FakeControl, FastAPI]:
+    """A call from 1000 to 2000 answered by AGENT, and an app that knows it."""
+    control = FakeControl()
+    control.bridged(CALLER, AGENT)
+    return control, make_app(registry_of_a_bridged_call(), control=control)
+
+
+async def party_states(http: httpx.AsyncClient) -> dict[str, str]:
+    """channel id -> party state of the one live call."""
+    [call] = (await http.get("/calls/live")).json()["calls"]
+    return {p["channel_id"]: p["state"] for p in call["parties"]}
+
+
+def worker_ahead_of_registry() -> tuple[FakeControl, FastAPI]:
+    """The worker has a second call, on UNKNOWN, that the registry does not know: a route that
+    consults the registry first answers 404 for it without asking the worker."""
+    control = FakeControl()
+    control.bridged(CALLER, AGENT)
+    control.bridged(UNKNOWN, f"{UNKNOWN}-leg1", started=EPOCH0 + 1)
+    return control, make_app(registry_of_a_bridged_call(), control=control)

@@ -6,6 +6,7 @@ status or body the schema does not promise. Bounded and derandomized so it is fa
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import schemathesis
@@ -13,25 +14,25 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from stasis_app.calls.registry import LiveRegistry
 from tests.unit.http_support import (
+    AGENT,
     AUTH,
-    EPOCH0,
-    Clock,
+    CALLER,
     FakeControl,
     FakeHistory,
-    channel_json,
     contact_event,
-    event,
     make_app,
+    registry_of_a_bridged_call,
 )
 
 
 def fuzz_app() -> object:
-    registry = LiveRegistry(now=Clock(EPOCH0 + 30))
-    registry.apply(event("StasisStart", channel=channel_json("1714557600.12"), args=["2000"]))
+    """A live call in the middle of an attended transfer, so /calls/live answers every field."""
+    registry = registry_of_a_bridged_call()
     registry.apply(contact_event("2000"))
-    control = FakeControl(channels={"1714557600.12"})
+    control = FakeControl()
+    control.bridged(CALLER, AGENT)
+    asyncio.run(control.start_transfer(CALLER, "2001", "attended"))
     return make_app(registry, control=control, history=FakeHistory())
 
 

@@ -6,8 +6,10 @@ import asyncio
 
 import pytest
 
+from stasis_app.events import CallEvent
+from stasis_app.events import catalogue as ev
 from stasis_app.events.bus import EventBus, ScreenPop, Subscription
-from tests.unit.http_support import call_event
+from tests.unit.http_support import EPOCH0, call_event
 
 
 async def take_all(subscription: Subscription) -> list[ScreenPop]:
@@ -150,3 +152,93 @@ def test_emit_without_a_loop_or_subscribers_does_not_fail() -> None:
     bus = EventBus()
     bus.emit(call_event("dialing", extension="2000"))
     assert bus.subscribers == 0
+
+
+# -- transfers and hold (events built from catalogue facts, as the call machine emits them) -------
+
+
+def record(bus: EventBus, fact: ev.Fact, call_id: str = "c1") -> None:
+    bus.emit(CallEvent.of(call_id, fact, caller="1000", dialed="2000", at=EPOCH0))
+
+
+def answered_call(bus: EventBus) -> None:
+    """1000 called 2000, which answered."""
+    record(bus, ev.CallStarted("1000", "Alice", "2000", "PJSIP/1000-00000001"))
+    record(bus, ev.Dialing(extension="2000", leg="c1-leg1"))
+    record(bus, ev.Bridged(extension="2000", bridge="c1-bridge"))
+
+
+@pytest.mark.asyncio
+async def test_an_attended_transfer_rings_the_target_with_the_original_caller() -> None:
+    """2000 transfers the caller to 3000: 3000 rings with 1000's number and name, answers, and
+    the call becomes 3000's; every pop of the transfer carries its id."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    answered_call(bus)
+    record(bus, ev.TransferStarted(transfer="t1", extension="3000", moved="c1", by="phone"))
+    record(bus, ev.TransferAnswered(transfer="t1", extension="3000"))
+    record(bus, ev.TransferCompleted(transfer="t1", extension="3000"))
+    pops = (await take_all(sub))[2:]
+    assert [(p["type"], p["extension"]) for p in pops] == [
+        ("ringing", "3000"),
+        ("answered", "3000"),
+        ("transferred", "3000"),
+    ]
+    ringing, answered, transferred = pops
+    assert (ringing["caller_number"], ringing["caller_name"], ringing["by"]) == (
+        "1000",
+        "Alice",
+        "phone",
+    )
+    assert answered["answered_by"] == "extension"
+    assert transferred["by"] == "phone"  # remembered from transfer-started
+    assert {p["transfer"] for p in pops} == {"t1"}
+
+
+@pytest.mark.asyncio
+async def test_the_transfer_target_sees_the_call_from_its_ringing_on() -> None:
+    """A subscriber for 3000 gets the transfer and the rest of the call, not what came before."""
+    bus = EventBus()
+    target = bus.subscribe("3000")
+    answered_call(bus)
+    record(bus, ev.TransferStarted(transfer="t1", extension="3000", moved="c1", by="api"))
+    record(bus, ev.TransferCompleted(transfer="t1", extension="3000"))
+    record(bus, ev.CallEnded(disposition="answered", cause=16, duration=30.0, callee="3000"))
+    pops = await take_all(target)
+    assert [p["type"] for p in pops] == ["ringing", "transferred", "ended"]
+    assert pops[0]["caller_number"] == "1000"
+    assert pops[-1]["extension"] == "3000"
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_transfer_tells_the_target_why() -> None:
+    """The target's ringing pop is closed by transfer-cancelled, with the reason."""
+    bus = EventBus()
+    sub = bus.subscribe("3000")
+    answered_call(bus)
+    record(bus, ev.TransferStarted(transfer="t1", extension="3000", moved="c1", by="api"))
+    record(bus, ev.TransferCancelled(transfer="t1", extension="3000", reason="no-answer"))
+    cancelled = (await take_all(sub))[-1]
+    assert (cancelled["type"], cancelled["extension"]) == ("transfer-cancelled", "3000")
+    assert (cancelled["reason"], cancelled["transfer"]) == ("no-answer", "t1")
+
+
+@pytest.mark.asyncio
+async def test_hold_and_unhold_are_screen_pops_of_the_holding_extension() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("2000")
+    answered_call(bus)
+    record(bus, ev.Held(party="c1-leg1", extension="2000"))
+    record(bus, ev.Unheld(party="c1-leg1", extension="2000"))
+    pops = (await take_all(sub))[-2:]
+    assert [(p["type"], p["extension"]) for p in pops] == [("held", "2000"), ("unheld", "2000")]
+
+
+@pytest.mark.asyncio
+async def test_an_answer_after_a_transfer_started_is_not_a_system_answer() -> None:
+    """Like after a dial, answering the caller then only plays a prompt."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    record(bus, ev.TransferStarted(transfer="t1", extension="3000", moved="c1", by="ivr"))
+    record(bus, ev.Answered())
+    assert [p["type"] for p in await take_all(sub)] == ["ringing"]

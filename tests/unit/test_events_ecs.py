@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
-from stasis_app.events import CallEvent
+from stasis_app.events import CallEvent, catalogue
 from stasis_app.events.ecs import ECS_VERSION, timestamp, to_ecs
 from stasis_app.events.setup import index_template
 
@@ -240,3 +241,81 @@ def test_mapping_is_deterministic() -> None:
     """The same event always gives the same document (a resend is byte-identical)."""
     event = _event(*EMITTED[-1])
     assert to_ecs(event) == to_ecs(event)
+
+
+# -- facts: the same documents, and the transfer and hold events ----------------------------------
+
+
+@pytest.mark.parametrize(("action", "data"), EMITTED, ids=[a for a, _ in EMITTED])
+def test_a_fact_gives_the_same_document_as_the_hand_written_event(
+    action: str, data: dict[str, Any]
+) -> None:
+    """Emitting catalogue facts (CallEvent.of) changes no document of today's events."""
+    fact = catalogue.read(action, data)
+    assert fact is not None
+    event = CallEvent.of("1700000000.42", fact, caller="1000", dialed="500", at=AT)
+    event = dataclasses.replace(event, event_id=f"id-{action}")
+    assert to_ecs(event) == to_ecs(_event(action, data))
+
+
+def test_an_attended_transfer_carries_its_id_target_and_moved_channel() -> None:
+    """Its four events share cti.transfer.id; the target is the event's extension."""
+    started = to_ecs(
+        _event("transfer-started", transfer="t1", extension="3000", moved="c-1", by="phone")
+    )
+    assert started["cti"]["transfer"] == {"id": "t1", "moved_channel_id": "c-1"}
+    assert (started["cti"]["extension"], started["cti"]["transfer_by"]) == ("3000", "phone")
+    assert started["destination"]["user"]["id"] == "3000"
+    assert "outcome" not in started["event"]
+    answered = to_ecs(_event("transfer-answered", transfer="t1", extension="3000"))
+    assert (answered["cti"]["transfer"], answered["event"]["type"]) == (
+        {"id": "t1"},
+        ["connection"],
+    )
+    completed = to_ecs(_event("transfer-completed", transfer="t1", extension="3000"))
+    assert completed["event"]["outcome"] == "success"
+    cancelled = to_ecs(_event("transfer-cancelled", transfer="t1", extension="3000", reason="busy"))
+    assert (cancelled["cti"]["reason"], cancelled["event"]["outcome"]) == ("busy", "failure")
+
+
+def test_a_blind_transfer_names_the_moved_channel_and_the_stage_it_left() -> None:
+    doc = to_ecs(_event("transferred", extension="3000", by="api", stage="bridged", moved="c-2"))
+    assert doc["cti"]["transfer"] == {"moved_channel_id": "c-2"}
+    assert (doc["cti"]["stage"], doc["cti"]["extension"]) == ("bridged", "3000")
+
+
+def test_hold_names_the_party_and_its_extension() -> None:
+    held = to_ecs(_event("held", party="c-leg1", extension="2000"))
+    assert held["asterisk"] == {"party_channel_id": "c-leg1"}
+    assert held["cti"]["extension"] == "2000"
+    unheld = to_ecs(_event("unheld", party="c-1"))
+    assert (unheld["asterisk"], unheld["event"]["type"]) == ({"party_channel_id": "c-1"}, ["info"])
+    assert unheld["destination"]["user"]["id"] == "500"
+
+
+def test_an_unknown_action_is_placed_by_field_name_as_before() -> None:
+    """Names the catalogue places one way everywhere keep their place; call-ended's own fields
+    and option-chosen's ``action`` (a record attribute's name) are not guessed at."""
+    doc = to_ecs(
+        _event(
+            "queued",
+            menu="main",
+            retry=2,
+            extension="3000",
+            cause=17,
+            action="wait",
+            duration=3.0,
+            position=4,
+        )
+    )
+    assert (doc["cti"]["menu"], doc["cti"]["retry"], doc["cti"]["extension"]) == ("main", 2, "3000")
+    assert doc["asterisk"]["hangup_cause"] == 17
+    assert doc["cti"]["extra"] == {"action": "wait", "duration": 3.0, "position": 4}
+    assert "duration" not in doc["event"]
+
+
+def test_a_field_its_fact_does_not_have_is_kept_in_extra() -> None:
+    """Per-fact placement is the truth: a stray key is stored, not indexed."""
+    doc = to_ecs(_event("answered", cause=16, menu="main"))
+    assert doc["cti"]["extra"] == {"cause": 16, "menu": "main"}
+    assert "asterisk" not in doc

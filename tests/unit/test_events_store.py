@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from stasis_app.errors import CallNotFound
 from stasis_app.events import CallEvent
+from stasis_app.events import catalogue as ev
 from stasis_app.events.store import CallStore
 
 T0 = 1_700_000_000.0
@@ -105,6 +106,35 @@ def test_an_unknown_call_raises_call_not_found(store: CallStore) -> None:
     with pytest.raises(CallNotFound) as caught:
         store.get_call("nope")
     assert caught.value.call_id == "nope"
+
+
+def _fact(store: CallStore, fact: ev.Fact, at: float, call: str = "c1") -> None:
+    store.emit(CallEvent.of(call, fact, caller="1000", dialed="500", at=at))
+
+
+def test_a_completed_attended_transfer_makes_the_target_the_callee(store: CallStore) -> None:
+    """Like a bridge: the call is now the target's (a started or cancelled one changes nothing)."""
+    _fact(store, ev.CallStarted("1000", "Alice", "500", "PJSIP/1000-1"), T0)
+    _fact(store, ev.Bridged(extension="2000", bridge="b"), T0 + 1)
+    _fact(store, ev.TransferStarted(transfer="t1", extension="3000", moved="c1", by="api"), T0 + 2)
+    _fact(store, ev.TransferCancelled(transfer="t1", extension="3000", reason="busy"), T0 + 3)
+    assert store.flush()
+    assert store.get_call("c1").summary.callee == "2000"
+    _fact(store, ev.TransferStarted(transfer="t2", extension="3001", moved="c1", by="api"), T0 + 4)
+    _fact(store, ev.TransferCompleted(transfer="t2", extension="3001"), T0 + 5)
+    assert store.flush()
+    assert store.get_call("c1").summary.callee == "3001"
+    assert [c.call_id for c in store.list_calls(extension="3001")] == ["c1"]
+
+
+def test_a_call_ended_fact_completes_the_summary(store: CallStore) -> None:
+    """The summary reads call-ended's fields as the catalogue defines them."""
+    ended = ev.CallEnded(disposition="answered", cause=16, duration=4.5, ivr_path=("main",))
+    _fact(store, ended, T0 + 5)
+    assert store.flush()
+    summary = store.get_call("c1").summary
+    assert (summary.disposition, summary.cause, summary.duration) == ("answered", 16, 4.5)
+    assert (summary.ivr_path, summary.ended) == (("main",), T0 + 5)
 
 
 def test_the_same_event_twice_is_recorded_once(store: CallStore) -> None:

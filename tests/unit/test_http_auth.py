@@ -71,6 +71,17 @@ async def test_cors_allows_configured_origins() -> None:
     assert "access-control-allow-origin" not in other.headers
 
 
+@pytest.mark.asyncio
+async def test_cors_preflight_allows_delete() -> None:
+    """Hangup, unhold and cancel are DELETEs: a configured origin's preflight allows them."""
+    app = make_app(cors_origins=("https://desk.example",))
+    headers = {"Origin": "https://desk.example", "Access-Control-Request-Method": "DELETE"}
+    async with client(app, auth=False) as http:
+        response = await http.options("/transfers/x-t1", headers=headers)
+    assert response.status_code == 200
+    assert "DELETE" in response.headers["access-control-allow-methods"]
+
+
 def test_an_empty_token_is_refused_at_startup() -> None:
     """An API without a token would be open to anyone: fail fast, naming the variable."""
     with pytest.raises(ConfigError, match="CTI_API_TOKEN"):

@@ -13,6 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from stasis_app.events import CallEvent
+from stasis_app.events import catalogue as ev
 from stasis_app.events.bus import EventBus
 from stasis_app.http import ApiServer
 from tests.unit.http_support import AUTH, TOKEN, call_event, client, make_app
@@ -138,3 +139,27 @@ async def test_sse_needs_the_token() -> None:
     async with client(make_app(), auth=False) as http:
         response = await http.get("/events/sse")
     assert response.status_code == 401
+
+
+@pytest.mark.asyncio
+async def test_a_transfer_target_is_popped_with_the_original_callers_number() -> None:
+    """A screen for 3000 sees the attended transfer ring with 1000's number and name."""
+    bus = EventBus()
+
+    def record(fact: ev.Fact) -> None:
+        bus.emit(CallEvent.of("c1", fact, caller="1000", dialed="2000"))
+
+    async with (
+        serving(bus) as url,
+        connect(f"{url}/events?extension=3000", additional_headers=AUTH) as ws,
+    ):
+        await subscribed(bus)
+        record(ev.CallStarted("1000", "Alice", "2000", "PJSIP/1000-00000001"))
+        record(ev.Dialing(extension="2000", leg="c1-leg1"))
+        record(ev.Bridged(extension="2000", bridge="c1-bridge"))
+        record(ev.TransferStarted(transfer="t1", extension="3000", moved="c1", by="phone"))
+        record(ev.TransferCancelled(transfer="t1", extension="3000", reason="busy"))
+        ringing, cancelled = await receive(ws), await receive(ws)
+    assert (ringing["type"], ringing["extension"], ringing["transfer"]) == ("ringing", "3000", "t1")
+    assert (ringing["caller_number"], ringing["caller_name"]) == ("1000", "Alice")
+    assert (cancelled["type"], cancelled["reason"]) == ("transfer-cancelled", "busy")

@@ -11,7 +11,8 @@ import pytest
 
 from stasis_app.ari import Bridge, Channel, Endpoint, parse_event
 from stasis_app.ari.ids import ChannelId
-from stasis_app.calls.registry import ContactView, LiveRegistry, extension_of
+from stasis_app.calls.naming import extension_of
+from stasis_app.calls.registry import ContactView, LiveRegistry
 from stasis_app.http.models import ChannelList, ChannelOut
 from tests.unit.http_support import (
     EPOCH0,

@@ -1,0 +1,89 @@
+"""How the worker names what it creates in Asterisk, in one place (pure).
+
+Every id the worker chooses is derived from the call id (the id of the channel that started the
+call), which is what lets recovery find a call's channels and bridges again after a restart:
+
+* outbound legs: ``<call>-leg<n>``; they enter Stasis with the args ``("dialed", <call>)``;
+* the call's bridge: ``<call>-bridge``; an attended transfer's consultation: ``<call>-consult<n>``;
+* playbacks: ``<call>-p<token>`` (IVR prompts) and ``<call>-say<n>`` (the call's own prompts);
+* click-to-dial: the first leg is ``click-<random>`` and enters Stasis with ``("click", <to>)``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from stasis_app.ari.ids import BridgeId, ChannelId, PlaybackId
+
+LEG_MARK: Final = "-leg"
+LEG_ARG: Final = "dialed"  # Stasis args of a leg we originated: ("dialed", call_id)
+CLICK_ARG: Final = "click"  # Stasis args of a click-to-dial first leg: ("click", <to extension>)
+BRIDGE_SUFFIX: Final = "-bridge"
+CONSULT_MARK: Final = "-consult"
+ECHO_CONTEXT: Final = "cti-echo"  # the dialplan context that echoes (ARI has no echo operation)
+
+
+def leg_id(call_id: str, n: int) -> ChannelId:
+    return ChannelId(f"{call_id}{LEG_MARK}{n}")
+
+
+def bridge_id(call_id: str) -> BridgeId:
+    return BridgeId(f"{call_id}{BRIDGE_SUFFIX}")
+
+
+def consult_bridge_id(call_id: str, n: int) -> BridgeId:
+    return BridgeId(f"{call_id}{CONSULT_MARK}{n}")
+
+
+def ivr_playback_id(call_id: str, token: int) -> PlaybackId:
+    return PlaybackId(f"{call_id}-p{token}")
+
+
+def say_playback_id(call_id: str, n: int) -> PlaybackId:
+    return PlaybackId(f"{call_id}-say{n}")
+
+
+def is_leg(channel_id: str) -> bool:
+    return LEG_MARK in channel_id
+
+
+def call_of(resource_id: str) -> str:
+    """The call id of one of our legs or bridges (a caller's channel id is its own call id)."""
+    for mark in (LEG_MARK, CONSULT_MARK):
+        if mark in resource_id:
+            return resource_id.split(mark, 1)[0]
+    return resource_id.removesuffix(BRIDGE_SUFFIX)
+
+
+def is_call_bridge(bridge: str) -> bool:
+    return bridge.endswith(BRIDGE_SUFFIX)
+
+
+def is_consult_bridge(bridge: str) -> bool:
+    return CONSULT_MARK in bridge
+
+
+def extension_of(channel_name: str) -> str:
+    """``"PJSIP/2000-00000001"`` -> ``"2000"``; ``""`` when the name has no resource."""
+    _, _, rest = channel_name.partition("/")
+    return rest.rsplit("-", 1)[0] if "-" in rest else rest
+
+
+__all__ = [
+    "BRIDGE_SUFFIX",
+    "CLICK_ARG",
+    "CONSULT_MARK",
+    "ECHO_CONTEXT",
+    "LEG_ARG",
+    "LEG_MARK",
+    "bridge_id",
+    "call_of",
+    "consult_bridge_id",
+    "extension_of",
+    "is_call_bridge",
+    "is_consult_bridge",
+    "is_leg",
+    "ivr_playback_id",
+    "leg_id",
+    "say_playback_id",
+]

@@ -1,0 +1,405 @@
+"""The catalogue of call events: every action a call records, with its fields, in one place.
+
+The call machine emits these facts; the store, the event bus (screen pops), the ECS mapping, the
+index template and docs/call-events.md all read this one definition, so an event name or a field
+is never spelled twice. Each fact is a frozen dataclass with:
+
+* ``ACTION``: the kebab-case name recorded as ``event.action``;
+* ``TYPES``: the ECS ``event.type`` values (category ``network``);
+* ``OUTCOME``: the ECS ``event.outcome``, when the event itself is a success or a failure;
+* per field, where the ECS document puts it (``ecs=``): a dotted path, :data:`SPECIAL` for the
+  fields that the mapping derives something from (parties, causes, durations), or :data:`EXTRA`
+  for what is stored under ``cti.extra`` but not indexed.
+
+``tests/unit/test_events_catalogue.py`` fails when a field has no placement, when the ECS mapping
+leaves a SPECIAL field unused, or when a path is missing from the index template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, NamedTuple
+
+SPECIAL: Final = "special"
+EXTRA: Final = "extra"
+
+
+def _at(ecs: str, default: Any = dataclasses.MISSING) -> Any:
+    """A field placed at ``ecs`` in the document (a dotted path, SPECIAL or EXTRA)."""
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata={"ecs": ecs})
+    return dataclasses.field(default=default, metadata={"ecs": ecs})
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """Base of every catalogue entry."""
+
+    ACTION: ClassVar[str]
+    TYPES: ClassVar[tuple[str, ...]] = ("info",)
+    OUTCOME: ClassVar[str | None] = None
+
+    def data(self) -> dict[str, Any]:
+        """The fields as the record's ``data`` (tuples become lists; None fields are left out)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+# -- the call as a whole --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted(Fact):
+    ACTION: ClassVar[str] = "call-started"
+    TYPES: ClassVar[tuple[str, ...]] = ("start", "connection")
+    caller: str = _at(SPECIAL)
+    caller_name: str = _at("source.user.full_name")
+    dialed: str = _at(SPECIAL)
+    channel: str = _at("asterisk.channel")
+
+
+@dataclass(frozen=True, slots=True)
+class Adopted(Fact):
+    """A call found in Asterisk after a worker restart and resumed in ``stage``."""
+
+    ACTION: ClassVar[str] = "adopted"
+    stage: str = _at("cti.stage")
+
+
+@dataclass(frozen=True, slots=True)
+class Answered(Fact):
+    ACTION: ClassVar[str] = "answered"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+
+
+@dataclass(frozen=True, slots=True)
+class EchoStarted(Fact):
+    ACTION: ClassVar[str] = "echo-started"
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(Fact):
+    ACTION: ClassVar[str] = "call-ended"
+    TYPES: ClassVar[tuple[str, ...]] = ("end", "connection")
+    disposition: str = _at(SPECIAL)
+    cause: int | None = _at(SPECIAL, None)
+    duration: float = _at(SPECIAL, 0.0)
+    ivr_path: tuple[str, ...] = _at(SPECIAL, ())
+    callee: str | None = _at(SPECIAL, None)
+    digit_to_prompt_ms: tuple[float, ...] | None = _at(EXTRA, None)
+
+
+# -- the IVR --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntered(Fact):
+    ACTION: ClassVar[str] = "menu-entered"
+    menu: str = _at("cti.menu")
+
+
+@dataclass(frozen=True, slots=True)
+class DigitPressed(Fact):
+    ACTION: ClassVar[str] = "digit"
+    digit: str = _at("cti.digit")
+    menu: str | None = _at("cti.menu", None)
+
+
+@dataclass(frozen=True, slots=True)
+class DigitsCollected(Fact):
+    ACTION: ClassVar[str] = "digits-collected"
+    menu: str = _at("cti.menu")
+    digits: str = _at("cti.digits")
+
+
+@dataclass(frozen=True, slots=True)
+class OptionChosen(Fact):
+    ACTION: ClassVar[str] = "option-chosen"
+    menu: str = _at("cti.menu")
+    digits: str = _at("cti.digits")
+    action: str = _at("cti.option")  # what the option does, e.g. "transfer to 1000"
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidInput(Fact):
+    ACTION: ClassVar[str] = "invalid-input"
+    menu: str = _at("cti.menu")
+    digits: str = _at("cti.digits")
+    retry: int = _at("cti.retry")
+
+
+@dataclass(frozen=True, slots=True)
+class InputTimeout(Fact):
+    ACTION: ClassVar[str] = "input-timeout"
+    menu: str = _at("cti.menu")
+    retry: int = _at("cti.retry")
+
+
+@dataclass(frozen=True, slots=True)
+class RetriesExhausted(Fact):
+    ACTION: ClassVar[str] = "retries-exhausted"
+    menu: str = _at("cti.menu")
+
+
+# -- ringing and connecting parties ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Dialing(Fact):
+    """A phone is being rung for this call (``leg`` is its channel id)."""
+
+    ACTION: ClassVar[str] = "dialing"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+    extension: str = _at(SPECIAL)
+    leg: str = _at("asterisk.leg_channel_id")
+
+
+@dataclass(frozen=True, slots=True)
+class DialFailed(Fact):
+    ACTION: ClassVar[str] = "dial-failed"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+    OUTCOME: ClassVar[str | None] = "failure"
+    extension: str = _at(SPECIAL)
+    reason: str = _at("cti.reason")  # busy, no-answer, not-registered, unavailable...
+
+
+@dataclass(frozen=True, slots=True)
+class Bridged(Fact):
+    ACTION: ClassVar[str] = "bridged"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+    OUTCOME: ClassVar[str | None] = "success"
+    extension: str | None = _at(SPECIAL)
+    bridge: str = _at("asterisk.bridge_id")
+
+
+@dataclass(frozen=True, slots=True)
+class CallerHangup(Fact):
+    ACTION: ClassVar[str] = "caller-hangup"
+    TYPES: ClassVar[tuple[str, ...]] = ("end",)
+    cause: int | None = _at(SPECIAL, None)
+
+
+@dataclass(frozen=True, slots=True)
+class CalleeHangup(Fact):
+    """A party other than the caller hung up (the answered callee, or a transfer target)."""
+
+    ACTION: ClassVar[str] = "callee-hangup"
+    TYPES: ClassVar[tuple[str, ...]] = ("end",)
+    cause: int | None = _at(SPECIAL, None)
+    extension: str | None = _at(SPECIAL, None)
+
+
+# -- hold and transfers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Held(Fact):
+    """``party`` put the call on hold: the others hear music."""
+
+    ACTION: ClassVar[str] = "held"
+    party: str = _at("asterisk.party_channel_id")
+    extension: str | None = _at(SPECIAL, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Unheld(Fact):
+    ACTION: ClassVar[str] = "unheld"
+    party: str = _at("asterisk.party_channel_id")
+    extension: str | None = _at(SPECIAL, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred(Fact):
+    """A blind transfer: ``moved`` (the caller when None) is routed to ``extension``."""
+
+    ACTION: ClassVar[str] = "transferred"
+    extension: str = _at(SPECIAL)
+    by: str = _at("cti.transfer_by")  # ivr, api, phone
+    stage: str | None = _at("cti.stage", None)
+    moved: str | None = _at("cti.transfer.moved_channel_id", None)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferStarted(Fact):
+    """An attended transfer began: ``moved`` hears music, the initiator rings ``extension``."""
+
+    ACTION: ClassVar[str] = "transfer-started"
+    transfer: str = _at("cti.transfer.id")
+    extension: str = _at(SPECIAL)
+    moved: str = _at("cti.transfer.moved_channel_id")
+    by: str = _at("cti.transfer_by")
+
+
+@dataclass(frozen=True, slots=True)
+class TransferAnswered(Fact):
+    """The target answered: the initiator and the target talk, ``moved`` still hears music."""
+
+    ACTION: ClassVar[str] = "transfer-answered"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+    transfer: str = _at("cti.transfer.id")
+    extension: str = _at(SPECIAL)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCompleted(Fact):
+    """The moved party and the target are bridged; the initiator is released."""
+
+    ACTION: ClassVar[str] = "transfer-completed"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+    OUTCOME: ClassVar[str | None] = "success"
+    transfer: str = _at("cti.transfer.id")
+    extension: str = _at(SPECIAL)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCancelled(Fact):
+    """The initiator has the moved party back (cancelled, or the target failed: ``reason``)."""
+
+    ACTION: ClassVar[str] = "transfer-cancelled"
+    OUTCOME: ClassVar[str | None] = "failure"
+    transfer: str = _at("cti.transfer.id")
+    extension: str = _at(SPECIAL)
+    reason: str = _at("cti.reason")  # cancelled, busy, no-answer, unavailable, target-hangup
+
+
+CATALOGUE: Final[tuple[type[Fact], ...]] = (
+    CallStarted,
+    Adopted,
+    Answered,
+    EchoStarted,
+    CallEnded,
+    MenuEntered,
+    DigitPressed,
+    DigitsCollected,
+    OptionChosen,
+    InvalidInput,
+    InputTimeout,
+    RetriesExhausted,
+    Dialing,
+    DialFailed,
+    Bridged,
+    CallerHangup,
+    CalleeHangup,
+    Held,
+    Unheld,
+    Transferred,
+    TransferStarted,
+    TransferAnswered,
+    TransferCompleted,
+    TransferCancelled,
+)
+BY_ACTION: Final[Mapping[str, type[Fact]]] = {fact.ACTION: fact for fact in CATALOGUE}
+
+
+def placements(fact: type[Fact]) -> Iterator[tuple[str, str]]:
+    """(field name, ECS placement) for each field of ``fact``."""
+    for f in dataclasses.fields(fact):
+        yield f.name, str(f.metadata.get("ecs", ""))
+
+
+class Shape(NamedTuple):
+    """What a field holds: its value type (``str``, ``int``, ``float`` or ``tuple``) and whether
+    it may be None (then :meth:`Fact.data` leaves it out of the record)."""
+
+    kind: type
+    optional: bool
+
+
+def shapes(fact: type[Fact]) -> Mapping[str, Shape]:
+    """Field name -> :class:`Shape`, from the annotations (what the index template must fit)."""
+    hints = typing.get_type_hints(fact)
+    out: dict[str, Shape] = {}
+    for f in dataclasses.fields(fact):
+        hint = hints[f.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        args = typing.get_args(hint) if union else (hint,)
+        (kind,) = [arg for arg in args if arg is not type(None)]
+        out[f.name] = Shape(typing.get_origin(kind) or kind, len(args) > 1)
+    return out
+
+
+def read(action: str, data: Mapping[str, Any]) -> Fact | None:
+    """The fact a record's ``action`` and ``data`` state; None when the catalogue lacks ``action``.
+
+    Lenient, because records outlive versions and some are written by hand: keys the fact does
+    not have are ignored, lists become tuples, and a field the data lacks (or holds None) takes
+    its default, else None when it may be None, else its type's empty value ("", 0). Values
+    are not checked. ``read(F.ACTION, f.data()) == f`` for every fact ``f``.
+    """
+    fact = BY_ACTION.get(action)
+    if fact is None:
+        return None
+    values: dict[str, Any] = {}
+    for name, absent in _ABSENT[fact]:
+        value = data.get(name)
+        if value is not None:
+            values[name] = tuple(value) if isinstance(value, list) else value
+        elif absent is not _DEFAULT:
+            values[name] = absent
+    return fact(**values)
+
+
+_DEFAULT: Final = object()
+
+
+def _absent(fact: type[Fact]) -> tuple[tuple[str, Any], ...]:
+    """(field name, what :func:`read` gives it when the data lacks it) for each field."""
+    out: list[tuple[str, Any]] = []
+    kinds = shapes(fact)
+    for f in dataclasses.fields(fact):
+        shape = kinds[f.name]
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            out.append((f.name, _DEFAULT))
+        else:
+            out.append((f.name, None if shape.optional else shape.kind()))
+    return tuple(out)
+
+
+_ABSENT: Final[Mapping[type[Fact], tuple[tuple[str, Any], ...]]] = {
+    fact: _absent(fact) for fact in CATALOGUE
+}
+
+
+__all__ = [
+    "BY_ACTION",
+    "CATALOGUE",
+    "EXTRA",
+    "SPECIAL",
+    "Adopted",
+    "Answered",
+    "Bridged",
+    "CallEnded",
+    "CallStarted",
+    "CalleeHangup",
+    "CallerHangup",
+    "DialFailed",
+    "Dialing",
+    "DigitPressed",
+    "DigitsCollected",
+    "EchoStarted",
+    "Fact",
+    "Held",
+    "InputTimeout",
+    "InvalidInput",
+    "MenuEntered",
+    "OptionChosen",
+    "RetriesExhausted",
+    "Shape",
+    "TransferAnswered",
+    "TransferCancelled",
+    "TransferCompleted",
+    "TransferStarted",
+    "Transferred",
+    "Unheld",
+    "placements",
+    "read",
+    "shapes",
+]
