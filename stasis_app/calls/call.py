@@ -160,7 +160,7 @@ class Call:
     @property
     def channels(self) -> tuple[ChannelId, ...]:
         """The channels of this call's parties (not those released on purpose)."""
-        return tuple(self.machine.parties)
+        return self.machine.channels
 
     def view(self) -> LiveCallView:
         return self.machine.view(self.started)

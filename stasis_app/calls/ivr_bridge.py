@@ -54,6 +54,7 @@ class IvrDriver:
         self._channel: ChannelId | None = None
         self._playbacks: dict[PlaybackId, int] = {}
         self._timers: set[int] = set()
+        self._sessions = 0
         self.language: str | None = None
         self.menu: str | None = None
         self.path: list[str] = []
@@ -64,6 +65,7 @@ class IvrDriver:
 
     def begin(self, call: CallMachine, channel: ChannelId) -> None:
         """Start the IVR for ``channel`` with the definition in force now."""
+        self._sessions += 1
         self._session = IvrSession(self._definition())
         self._channel = channel
         self.language = self._session.language
@@ -107,7 +109,7 @@ class IvrDriver:
             return
         for action in actions:
             if isinstance(action, Play):
-                playback = naming.ivr_playback_id(self._call_id, action.token)
+                playback = naming.ivr_playback_id(self._call_id, self._sessions, action.token)
                 self._playbacks[playback] = action.token
                 call.emit(PlayMedia(channel, playback, action.prompts, action.language))
             elif isinstance(action, StopPlayback):

@@ -54,24 +54,19 @@ halves of a phone's attended transfer) are requests accepted in BRIDGED and HOLD
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from stasis_app.ari.ids import BridgeId, ChannelId, PlaybackId
-from stasis_app.calls import causes, naming, refer
+from stasis_app.calls import causes, dialing, naming, refer
 from stasis_app.calls import transfers as xfer
 from stasis_app.calls.ivr_bridge import IvrDriver
 from stasis_app.calls.messages import (
-    AddToBridge,
     Answer,
     AttendedTransfer,
-    Bind,
     BlindTransfer,
     CancelTransfer,
     CheckEndpoint,
     CompleteTransfer,
-    ContinueInDialplan,
-    CreateBridge,
     DestroyBridge,
     DtmfReceived,
     EndpointChecked,
@@ -88,28 +83,18 @@ from stasis_app.calls.messages import (
     PlaybackDone,
     PlayMedia,
     Record,
-    Ring,
     Shutdown,
     StopMedia,
-    StopRinging,
     TakeOver,
     TimerFired,
     Unhold,
 )
 from stasis_app.calls.party import Caller, Party
-from stasis_app.calls.routing import Nowhere, ToEcho, ToExtension, ToIvr, route
 from stasis_app.calls.stage import Stage
 from stasis_app.calls.views import LiveCallView, PartyState, PartyView, Role, TransferView
 from stasis_app.errors import CallStateConflict, IllegalCallInput
 from stasis_app.events import catalogue as ev
 from stasis_app.ivr import IvrDefinition
-
-
-@dataclass(slots=True)
-class _Dial:
-    waiting: ChannelId  # who hears ringback and is bridged when the phone answers
-    extension: str
-    leg: ChannelId | None = None  # None while the endpoint check is out
 
 
 class CallMachine:
@@ -137,7 +122,7 @@ class CallMachine:
         self.released: set[ChannelId] = set()
         self.bridge: BridgeId | None = None
         self.holder: ChannelId | None = None
-        self.dial: _Dial | None = None
+        self.dial: dialing.Dial | None = None
         self.consult: xfer.Consult | None = None
         self.transfers: dict[str, xfer.Consult] = {}
         self.disposition = "abandoned"
@@ -154,6 +139,13 @@ class CallMachine:
     @property
     def finished(self) -> bool:
         return self.stage is Stage.ENDED
+
+    @property
+    def channels(self) -> tuple[ChannelId, ...]:
+        """The channels whose disappearance concerns this call (recovery checks them)."""
+        if self.stage is Stage.ECHO:
+            return (*self.parties, self.anchor)  # it ends when the echo caller leaves
+        return tuple(self.parties)
 
     def start(self) -> list[Output]:
         """Record the call and route it on the dialed extension. Accepted once, in ROUTING."""
@@ -188,7 +180,11 @@ class CallMachine:
                     stage=self.stage.value,
                 )
             raise IllegalCallInput(self.stage.value, event)
-        handler(self, event)
+        try:
+            handler(self, event)
+        except CallStateConflict:
+            self._out.clear()  # handlers refuse before they change anything: nothing to do
+            raise
         return self._flush()
 
     def abort(self) -> list[Output]:
@@ -289,59 +285,8 @@ class CallMachine:
 
     # ------------------------------------------------------------------------------ routing
     def route_anchor(self, extension: str) -> None:
-        target = route(extension)
-        anchor = self.anchor
-        if isinstance(target, ToIvr):
-            if self.stage is Stage.ROUTING and self.parties[anchor].answered:
-                # The dialplan answered the IVR number before Stasis: the timeline still says so.
-                self.emit(Record(ev.Answered()))
-            self.answer(anchor)
-            self.stage = Stage.IVR
-            self.ivr.begin(self, anchor)
-        elif isinstance(target, ToEcho):
-            self.answer(anchor)
-            self.stage = Stage.ECHO
-            self.disposition = "echo"
-            self.emit(Record(ev.EchoStarted()))
-            self.emit(ContinueInDialplan(anchor, naming.ECHO_CONTEXT, extension))
-            # The dialplan owns the channel now: its StasisEnd ends our record of the call.
-            self.parties.pop(anchor)
-            self.released.add(anchor)
-        elif isinstance(target, ToExtension):
-            self.stage = Stage.DIALING
-            self.dial = _Dial(anchor, target.extension)
-            self.emit(CheckEndpoint(target.extension))
-        elif isinstance(target, Nowhere):
-            self.disposition = "unknown-extension"
-            self.say_and_end("unknown-extension", causes.UNALLOCATED)
-
-    def originate(self, extension: str, role: Role, *, for_party: ChannelId) -> ChannelId:
-        """Ring ``extension`` as a new party of this call, shown as ``for_party``'s caller id."""
-        self._legs += 1
-        leg = naming.leg_id(self.id, self._legs)
-        shown = self.parties[for_party]
-        self.parties[leg] = Party(
-            leg, extension, role, PartyState.RINGING, extension, f"Extension {extension}", False
-        )
-        self.emit(
-            Bind(leg),
-            Record(ev.Dialing(extension=extension, leg=str(leg))),
-            Originate(
-                leg,
-                extension,
-                f'"{shown.name}" <{shown.number}>',
-                (naming.LEG_ARG, self.id),
-                originator=for_party,
-            ),
-        )
-        return leg
-
-    def redial(self, waiting: ChannelId, extension: str, leg: ChannelId | None) -> None:
-        """``waiting`` goes back to waiting for ``extension`` (already ringing as ``leg``)."""
-        self.stage = Stage.DIALING
-        self.dial = _Dial(waiting, extension, leg)
-        if leg is None:
-            self.emit(CheckEndpoint(extension))
+        """Send the anchor where ``extension`` leads (IVR, echo, a phone, or nowhere)."""
+        dialing.route(self, extension)
 
     def new_consult_bridge(self) -> BridgeId:
         self._consults += 1
@@ -414,7 +359,7 @@ class CallMachine:
             self.emit(Record(self.hangup_fact(party, event.cause)))
         if self.stage is Stage.DIALING and self.dial is not None:
             if event.channel == self.dial.leg:
-                self._dial_failed(causes.failed_dial_outcome(event.cause))
+                dialing.failed(self, causes.failed_dial_outcome(event.cause))
                 return
             self.disposition = "abandoned"
         self.released.add(event.channel)
@@ -434,62 +379,13 @@ class CallMachine:
     def _timer(self, event: TimerFired) -> None:
         self.ivr.timer(self, event.token)
 
-    def _endpoint(self, event: EndpointChecked) -> None:
-        dial = self.dial
-        if dial is None or dial.leg is not None or event.extension != dial.extension:
-            return
-        if event.state == "missing":
-            self.disposition = "unknown-extension"
-            self.say_and_end("unknown-extension", causes.UNALLOCATED)
-        elif event.state != "online":
-            self._dial_failed(
-                ("unavailable", "unavailable", causes.SUBSCRIBER_ABSENT), "not-registered"
-            )
-        else:
-            dial.leg = self.originate(dial.extension, Role.CALLEE, for_party=dial.waiting)
-            self.emit(Ring(dial.waiting))
-
-    def _dial_failed(self, outcome: tuple[str, str, int], reason: str | None = None) -> None:
-        disposition, prompt, cause = outcome
-        dial, self.dial = self.dial, None
-        if dial is None:
-            return
-        if dial.leg is not None:
-            self.parties.pop(dial.leg, None)
-            self.released.add(dial.leg)
-        self.emit(Record(ev.DialFailed(extension=dial.extension, reason=reason or disposition)))
-        self.disposition = disposition
-        self.anchor = dial.waiting
-        self.say_and_end(prompt, cause)
-
-    def _connect(self, event: PartyAnswered) -> None:
-        dial = self.dial
-        if dial is None or event.channel != dial.leg:
-            self._late_answer(event)
-            return
-        leg = self.parties[dial.leg]
-        leg.answered = True
-        self.answer(dial.waiting)
-        bridge = naming.bridge_id(self.id)
-        self.emit(
-            StopRinging(dial.waiting),
-            CreateBridge(bridge),
-            AddToBridge(bridge, (dial.waiting, dial.leg)),
-            Record(ev.Bridged(extension=dial.extension, bridge=str(bridge))),
-        )
-        self.set_state(dial.waiting, PartyState.TALKING)
-        leg.state = PartyState.TALKING
-        self.bridge, self.stage, self.disposition = bridge, Stage.BRIDGED, "answered"
-        self.callee_extension = dial.extension
-        self.dial = None
-
     def _failed(self, event: OperationFailed) -> None:
         op = event.op
         if isinstance(op, (Originate, CheckEndpoint)):
             if self.stage is Stage.CONSULTING:
                 xfer.target_failed(self, "unavailable")
             elif self.dial is not None:
-                self._dial_failed(_UNAVAILABLE)
+                dialing.failed(self, dialing.UNAVAILABLE)
             return
         if 400 <= event.status < 500:
             return  # the party or resource is already gone; its own event follows
@@ -523,7 +419,6 @@ class CallMachine:
 
 
 _Handler = Callable[[CallMachine, Any], None]
-_UNAVAILABLE = ("unavailable", "unavailable", causes.SUBSCRIBER_ABSENT)
 _REQUESTS = (
     *(BlindTransfer, AttendedTransfer, CompleteTransfer, CancelTransfer, Hold, Unhold),
     *(GiveUp, TakeOver),
@@ -557,8 +452,8 @@ _TABLE: dict[Stage, dict[type[Any], _Handler]] = {
     Stage.ANNOUNCING: {**_ALIVE, BlindTransfer: CallMachine.blind},
     Stage.DIALING: {
         **_ALIVE,
-        PartyAnswered: CallMachine._connect,
-        EndpointChecked: CallMachine._endpoint,
+        PartyAnswered: dialing.connect,
+        EndpointChecked: dialing.endpoint_checked,
         BlindTransfer: CallMachine.blind,
     },
     Stage.BRIDGED: {

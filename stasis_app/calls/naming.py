@@ -5,7 +5,8 @@ call), which is what lets recovery find a call's channels and bridges again afte
 
 * outbound legs: ``<call>-leg<n>``; they enter Stasis with the args ``("dialed", <call>)``;
 * the call's bridge: ``<call>-bridge``; an attended transfer's consultation: ``<call>-consult<n>``;
-* playbacks: ``<call>-p<token>`` (IVR prompts) and ``<call>-say<n>`` (the call's own prompts);
+* playbacks: ``<call>-p<token>`` (IVR prompts; ``<call>-s<n>p<token>`` in the call's n-th visit
+  of the IVR) and ``<call>-say<n>`` (the call's own prompts);
 * click-to-dial: the first leg is ``click-<random>`` and enters Stasis with ``("click", <to>)``.
 """
 
@@ -35,8 +36,10 @@ def consult_bridge_id(call_id: str, n: int) -> BridgeId:
     return BridgeId(f"{call_id}{CONSULT_MARK}{n}")
 
 
-def ivr_playback_id(call_id: str, token: int) -> PlaybackId:
-    return PlaybackId(f"{call_id}-p{token}")
+def ivr_playback_id(call_id: str, session: int, token: int) -> PlaybackId:
+    # The session number keeps ids unique when a call enters the IVR again (a transfer to 500):
+    # the tokens of each IVR session start at 1.
+    return PlaybackId(f"{call_id}-p{token}" if session == 1 else f"{call_id}-s{session}p{token}")
 
 
 def say_playback_id(call_id: str, n: int) -> PlaybackId:

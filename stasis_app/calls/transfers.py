@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stasis_app.ari.ids import BridgeId, ChannelId
-from stasis_app.calls import causes
+from stasis_app.calls import causes, dialing
 from stasis_app.calls.messages import (
     AddToBridge,
     AttendedTransfer,
@@ -163,7 +163,9 @@ def target_checked(call: CallMachine, event: EndpointChecked) -> None:
         call.emit(Record(ev.DialFailed(extension=consult.extension, reason="not-registered")))
         target_failed(call, "unavailable")
     else:
-        consult.target = call.originate(consult.extension, Role.TARGET, for_party=consult.moved)
+        consult.target = dialing.originate(
+            call, consult.extension, Role.TARGET, for_party=consult.moved
+        )
         if consult.initiator is not None:
             call.emit(Ring(consult.initiator))
 
@@ -315,7 +317,7 @@ def _moved_left(call: CallMachine, consult: Consult) -> None:
     else:
         call.anchor = initiator
         call.set_state(initiator, PartyState.UP)
-        call.redial(initiator, consult.extension, consult.target)
+        dialing.redial(call, initiator, consult.extension, consult.target)
 
 
 def _close(call: CallMachine, consult: Consult, state: TransferState, reason: str | None) -> None:

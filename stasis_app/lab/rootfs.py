@@ -93,25 +93,27 @@ def build(rootfs: Path, progress: Progress, *, mirror: str | None = None) -> Non
 
 def _run_debootstrap(cmd: list[str], progress: Progress) -> None:
     """Run debootstrap, reporting one line per phase, and turn its failures into clear errors."""
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
-    )
-    if proc.stdout is None:  # pragma: no cover - stdout=PIPE always gives a stream
-        raise LabError("debootstrap output could not be read")
     tail: list[str] = []
     seen: dict[str, int] = {}
-    for raw in proc.stdout:
-        line = raw.rstrip()
-        tail = [*tail[-40:], line]
-        if line.startswith("I: "):
-            # One line per phase, then one per 50 packages: progress without a flood.
-            word = line[3:].split(" ", 1)[0]
-            seen[word] = count = seen.get(word, 0) + 1
-            if count == 1:
-                progress(f"  debootstrap: {line[3:]}")
-            elif count % 50 == 0:
-                progress(f"  debootstrap: {word.lower()} ... {count} packages")
-    code = proc.wait()
+    # The context closes the pipe and reaps the process even when reading fails part-way (an
+    # unclosed pipe is a ResourceWarning, which the strict test settings turn into an error).
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
+    ) as proc:
+        if proc.stdout is None:  # pragma: no cover - stdout=PIPE always gives a stream
+            raise LabError("debootstrap output could not be read")
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            tail = [*tail[-40:], line]
+            if line.startswith("I: "):
+                # One line per phase, then one per 50 packages: progress without a flood.
+                word = line[3:].split(" ", 1)[0]
+                seen[word] = count = seen.get(word, 0) + 1
+                if count == 1:
+                    progress(f"  debootstrap: {line[3:]}")
+                elif count % 50 == 0:
+                    progress(f"  debootstrap: {word.lower()} ... {count} packages")
+        code = proc.wait()
     if code != 0:
         raise debootstrap_failure(code, "\n".join(tail))
 

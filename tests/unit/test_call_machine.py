@@ -739,3 +739,18 @@ def test_a_phones_attended_transfer_merges_the_two_calls() -> None:
     assert set(a.parties) == {C, target}
     assert a.stage is Stage.BRIDGED
     assert a.handle(PartyGone(LEG1, 16)) == []  # the phone hangs its first leg up: expected
+
+
+def test_a_second_visit_of_the_ivr_plays_under_new_ids() -> None:
+    """A blind transfer back to 500: the new session's tokens start at 1 again, its playback
+    ids must not collide with the first visit's (Asterisk may still be stopping those)."""
+    m = ivr()
+    out = m.handle(BlindTransfer(C, "500", "api"))
+    assert [o.playback for o in out if isinstance(o, PlayMedia)] == [PlaybackId("C-s2p1")]
+    assert m.ivr.path == ["main", "main"]
+
+
+def test_recovery_watches_the_echo_caller_until_it_leaves() -> None:
+    """In the echo test the dialplan owns the caller, but its end still ends our record."""
+    assert echo().channels == (C,)
+    assert bridged().channels == (C, LEG1)
