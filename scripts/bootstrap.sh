@@ -17,6 +17,7 @@ packages=(
     debootstrap            # builds the lab's Debian sid root filesystem with Asterisk 22
     espeak-ng sox          # generate the voice prompts
     sip-tester baresip-core  # real SIP clients for the tests (SIPp, baresip)
+    linphone-cli           # linphonec: the SIP client the tests use for a phone's attended transfer
     iproute2 procps        # ss/ps: the lab names the program holding a busy port
     whois                  # mkpasswd: the Docker entrypoint's ARI hash, run by a unit test
 )

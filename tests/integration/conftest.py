@@ -16,7 +16,7 @@ import pytest
 from stasis_app.lab import Lab, LabPaths
 from stasis_app.lab.prompts import install_lab_prompts
 from tests.integration.workerproc import WorkerProcess
-from tests.sipkit import Phone, channel_count, tone_sequence, write_wav
+from tests.sipkit import Linphone, Phone, channel_count, channel_names, tone_sequence, write_wav
 from tests.waiting import wait_until
 
 MESSAGES = "messages"
@@ -70,6 +70,7 @@ def pytest_runtest_makereport(
 
 # ------------------------------------------------------------------------ phones and worker
 PhoneFactory = Callable[..., Phone]
+LinphoneFactory = Callable[..., Linphone]
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +108,47 @@ def phones(lab: Lab, tmp_path: Path, signals: dict[str, Path]) -> Iterator[Phone
         phone.stop()
     wait_until(lambda: channel_count(lab) == 0, timeout=15.0, what="no channel left in Asterisk")
     wait_until(lambda: bridge_count(lab) == 0, timeout=5.0, what="no bridge left in Asterisk")
+
+
+@pytest.fixture
+def linphones(
+    lab: Lab, tmp_path: Path, signals: dict[str, Path], phones: PhoneFactory
+) -> Iterator[LinphoneFactory]:
+    """Start registered linphonec phones on demand (each sends its extension's signal), for
+    what baresip cannot do (an attended transfer). After the test each is stopped, even if the
+    test failed, and Asterisk is left without a channel of theirs.
+
+    It uses ``phones`` so that it is torn down first: baresip phones still in a call with a
+    linphone then hang up afterwards, and ``phones`` then checks that no channel and no bridge
+    at all is left.
+    """
+    started: list[Linphone] = []
+
+    def make(user: str, *, auto_answer: bool = False) -> Linphone:
+        phone = Linphone(
+            user,
+            f"test{user}",
+            workdir=tmp_path / f"linphone-{user}-{len(started)}",
+            audio_source=signals[user],
+            auto_answer=auto_answer,
+        )
+        started.append(phone)  # before start: stopped whatever happens next
+        phone.start()
+        phone.wait_registered()
+        return phone
+
+    yield make
+    for phone in started:
+        phone.stop()
+    prefixes = tuple(f"PJSIP/{phone.user}-" for phone in started)
+
+    def theirs() -> list[str]:
+        return [name for name in channel_names(lab) if name.startswith(prefixes)]
+
+    try:
+        wait_until(lambda: not theirs(), timeout=15.0, what="no channel of the linphones")
+    except AssertionError:
+        raise AssertionError(f"linphone channels left in Asterisk: {theirs()}") from None
 
 
 def bridge_count(lab: Lab) -> int:

@@ -3,6 +3,7 @@
 Every phone is a real baresip registered to the lab Asterisk, sending its own test signal; what a
 phone heard after a given moment is checked by cross-correlating that part of its recording with
 the other phone's signal (or with the music on hold), so "audio both ways" means the right audio.
+An attended transfer pressed on the agent's phone needs linphonec (baresip 1.0 cannot do it).
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
 from stasis_app.lab import Lab
-from tests.integration.conftest import PhoneFactory
+from tests.integration.conftest import LinphoneFactory, PhoneFactory
 from tests.integration.cti import run_cti
 from tests.integration.workerproc import WorkerProcess
-from tests.sipkit import Phone, normalized_cross_correlation, read_wav
+from tests.sipkit import CallState, Phone, normalized_cross_correlation, read_wav
 from tests.sipkit.audio import RATE
 from tests.waiting import wait_until
 
@@ -34,7 +35,17 @@ def _cti(worker: WorkerProcess, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cti(*args, env=env, timeout=20)
 
 
-def heard_since(phone: Phone, mark: float, source: Path) -> float:
+class Ears(Protocol):
+    """A phone that records what it receives (baresip's Phone, Linphone)."""
+
+    user: str
+
+    def received_audio(self) -> Path: ...
+
+    def received_seconds(self) -> float: ...
+
+
+def heard_since(phone: Ears, mark: float, source: Path) -> float:
     """How strongly what ``phone`` received after ``mark`` seconds contains ``source``."""
     received = read_wav(phone.received_audio())
     tail = received[round((mark + 0.5) * RATE) :]
@@ -43,7 +54,7 @@ def heard_since(phone: Phone, mark: float, source: Path) -> float:
     return peak
 
 
-def listen(phone: Phone, seconds: float) -> float:
+def listen(phone: Ears, seconds: float) -> float:
     """Wait until ``phone`` has received ``seconds`` more audio; returns where that began."""
     mark = phone.received_seconds()
     wait_until(
@@ -87,6 +98,23 @@ def timeline(worker: WorkerProcess, call_id: str) -> list[str]:
     status, body = worker.api("GET", f"/calls/{call_id}")
     assert status == 200, body
     return [e["action"] for e in body["events"]]
+
+
+def live_call(worker: WorkerProcess, dialed: str) -> dict[str, Any] | None:
+    """The live call to ``dialed``, once bridged."""
+    status, body = worker.api("GET", "/calls/live")
+    assert status == 200, body
+    calls = [c for c in body["calls"] if c["dialed"] == dialed and c["stage"] == "bridged"]
+    return calls[0] if calls else None
+
+
+def stored_call(worker: WorkerProcess, call_id: str) -> dict[str, Any] | None:
+    """GET /calls/{id} (summary and timeline), once the call's end is stored."""
+    status, body = worker.api("GET", f"/calls/{call_id}")
+    if status == 404:
+        return None  # the store writes on its own thread
+    assert status == 200, body
+    return body if body["summary"]["ended"] else None
 
 
 # ------------------------------------------------------------------------------ attended transfer
@@ -229,3 +257,61 @@ def test_a_blind_transfer_pressed_on_the_agents_phone_moves_the_caller(
     assert status == 200, body
     (transferred,) = [e for e in body["events"] if e["action"] == "transferred"]
     assert transferred["doc"]["cti"]["transfer_by"] == "phone"
+
+
+def test_an_attended_transfer_pressed_on_the_agents_phone_merges_the_two_calls(
+    worker: WorkerProcess,
+    phones: PhoneFactory,
+    linphones: LinphoneFactory,
+    signals: dict[str, Path],
+) -> None:
+    """The agent (linphonec) holds the caller, calls 1001 itself (a second, ordinary call
+    through the worker), then transfers call 1 to call 2: REFER with Replaces. The worker merges
+    the calls: 2000 and 1001 hear each other, both the agent's legs end, the first call's
+    timeline says the phone transferred it, and the consultation call ends as transferred."""
+    target = phones("1001", auto_answer=True)
+    agent = linphones("1000", auto_answer=True)
+    caller = phones("2000")
+    caller.call("1000", timeout=15.0)
+    first = agent.wait_incoming()
+    agent.wait_established(first)
+    call = wait_until(lambda: live_call(worker, "1000"), what="the call bridged")
+    caller_mark, agent_mark = listen(caller, 2.0), listen(agent, 0.1)
+    listen(agent, 2.0)
+    assert heard_since(caller, caller_mark, signals["1000"]) > MATCH  # they talk
+    assert heard_since(agent, agent_mark, signals["2000"]) > MATCH
+
+    agent.hold(first)
+    second = agent.call("1001", timeout=15.0)
+
+    target.wait_event("CALL_ESTABLISHED", timeout=10.0)
+    consult = wait_until(lambda: live_call(worker, "1001"), what="the consultation bridged")
+    assert consult["caller_number"] == "1000"  # an ordinary call from the agent's phone
+    mark = listen(target, 2.0)
+    assert heard_since(target, mark, signals["1000"]) > MATCH
+
+    agent.transfer_to_call(first, second)
+
+    agent.wait_event(CallState.TRANSFERRED, first, fail_on=(CallState.ERROR,))
+    agent.wait_closed(first)
+    agent.wait_closed(second)
+    caller_mark, target_mark = listen(caller, 3.0), listen(target, 0.1)
+    listen(target, 3.0)
+    assert heard_since(caller, caller_mark, signals["1001"]) > MATCH
+    assert heard_since(target, target_mark, signals["2000"]) > MATCH
+    status, body = worker.api("GET", "/calls/live")
+    assert status == 200, body
+    (merged,) = body["calls"]  # the consultation call is over
+    assert merged["id"] == call["id"]
+    assert {p["extension"] for p in merged["parties"]} == {"2000", "1001"}  # no agent leg
+    caller.hangup()
+    target.wait_event("CALL_CLOSED", timeout=10.0)
+    summaries = {s["call_id"]: s for s in worker.wait_summary(count=2)}
+    assert summaries[consult["id"]]["disposition"] == "transferred"
+    assert summaries[call["id"]]["disposition"] == "answered"
+    consultation = wait_until(lambda: stored_call(worker, consult["id"]), what="it stored")
+    assert consultation["summary"]["disposition"] == "transferred"
+    stored = wait_until(lambda: stored_call(worker, call["id"]), what="the first call stored")
+    events = {e["action"]: e for e in stored["events"]}
+    assert {"transfer-started", "transfer-completed"} <= set(events)
+    assert events["transfer-started"]["doc"]["cti"]["transfer_by"] == "phone"

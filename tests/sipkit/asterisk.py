@@ -56,6 +56,13 @@ def channel_count(asterisk: AsteriskCli) -> int:
     return int(match[1])
 
 
+def channel_names(asterisk: AsteriskCli) -> list[str]:
+    """Names of the active channels (``PJSIP/1000-00000003`` ...; ``core show channels concise``
+    prints one ``!``-separated line per channel, its name first)."""
+    out = asterisk.cli("core show channels concise")
+    return [line.split("!", 1)[0] for line in out.splitlines() if "!" in line]
+
+
 class LogCursor:
     """What an Asterisk log file gained after a given moment (e.g. the start of a test).
 

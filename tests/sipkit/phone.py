@@ -93,7 +93,8 @@ class Phone:
         self.recordings = workdir / "recordings"
         self.log_path = workdir / "baresip.log"
         self.sip_port = sip_port or free_port(span=2)
-        self.ctrl_port = ctrl_port or free_port(udp=False)
+        # Not bound until start: the control port must not be one of the SIP ports.
+        self.ctrl_port = ctrl_port or free_port(udp=False, avoid=(self.sip_port, self.sip_port + 1))
         self._source = audio_source
         self._padding = source_padding
         self._proc: subprocess.Popen[bytes] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+from collections.abc import Collection
 
 HOST = "127.0.0.1"
 
@@ -24,11 +25,17 @@ def is_free(port: int, *, udp: bool = True, tcp: bool = True) -> bool:
     return True
 
 
-def free_port(*, span: int = 1, udp: bool = True, tcp: bool = True) -> int:
-    """A port P such that P .. P+span-1 are free on 127.0.0.1 (UDP and TCP by default)."""
+def free_port(
+    *, span: int = 1, udp: bool = True, tcp: bool = True, avoid: Collection[int] = ()
+) -> int:
+    """A port P such that P .. P+span-1 are free on 127.0.0.1 (UDP and TCP by default).
+
+    ``avoid``: ports picked already but not bound yet (a process about to bind them all).
+    """
     rng = random.SystemRandom()
     for _ in range(500):
         port = rng.randrange(_LOW, _HIGH - span)
-        if all(is_free(p, udp=udp, tcp=tcp) for p in range(port, port + span)):
+        wanted = range(port, port + span)
+        if not set(wanted) & set(avoid) and all(is_free(p, udp=udp, tcp=tcp) for p in wanted):
             return port
     raise RuntimeError(f"no {span} consecutive free ports found in {_LOW}-{_HIGH}")

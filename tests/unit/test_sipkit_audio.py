@@ -65,6 +65,17 @@ def test_copy_that_starts_late_has_a_negative_lag(signal: array[int]) -> None:
     assert lag == pytest.approx(-0.3, abs=1 / RATE)
 
 
+@pytest.mark.parametrize("start", [5001, 5002, 5003, 20002, 20003])
+def test_excerpt_at_any_sample_offset_is_found(start: int) -> None:
+    """4 s recorded from the middle of a 30 s signal, searched over the whole signal as the
+    transfer tests do: an offset that is not whole decimation blocks (linphone's recordings
+    start anywhere) is found too. The lag search once scored 5002 and 20002 0.17 and 0.07."""
+    sent = tone_sequence(30.0, seed=22)
+    peak, lag = normalized_cross_correlation(sent, sent[start : start + 4 * RATE], max_lag=30.0)
+    assert peak == pytest.approx(1.0, abs=1e-6)
+    assert lag == -start / RATE
+
+
 def test_g711_quantised_noisy_copy_still_matches(signal: array[int]) -> None:
     """mu-law quantisation, a 0.5x gain and some noise keep a copy far above the threshold."""
     rng = random.Random(3)  # noqa: S311 - reproducible noise, not a secret
