@@ -46,11 +46,22 @@ class Fact:
     def data(self) -> dict[str, Any]:
         """The fields as the record's ``data`` (tuples become lists; None fields are left out)."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if value is not None:
-                out[f.name] = list(value) if isinstance(value, tuple) else value
+                out[name] = list(value) if isinstance(value, tuple) else value
         return out
+
+
+_NAMES: dict[type[Fact], tuple[str, ...]] = {}
+
+
+def _field_names(fact: type[Fact]) -> tuple[str, ...]:
+    # dataclasses.fields() rebuilds its tuple on every call; a fact is made per call event.
+    names = _NAMES.get(fact)
+    if names is None:
+        names = _NAMES[fact] = tuple(f.name for f in dataclasses.fields(fact))
+    return names
 
 
 # -- the call as a whole --------------------------------------------------------------------------

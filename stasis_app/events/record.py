@@ -39,6 +39,9 @@ class CallEvent:
     dialed: str | None = None
     at: float = field(default_factory=time.time)
     event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The fact this record was made from (by :meth:`of`): the bus and the store use it instead of
+    # reading ``data`` back, once per event each. Not part of the record's identity.
+    made_from: Fact | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(
@@ -58,11 +61,14 @@ class CallEvent:
             caller=caller,
             dialed=dialed,
             at=time.time() if at is None else at,
+            made_from=fact,
         )
 
     def fact(self) -> Fact | None:
         """The catalogue fact this record states, read leniently (see
         :func:`~stasis_app.events.catalogue.read`); None for an action the catalogue lacks."""
+        if self.made_from is not None:
+            return self.made_from
         return catalogue.read(self.action, self.data)
 
 

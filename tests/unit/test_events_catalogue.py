@@ -329,3 +329,13 @@ def test_every_screen_pop_type_is_described_in_the_api_doc() -> None:
     }
     named = {_CODE.findall(row[4])[0] for row in EVENT_ROWS.values() if _CODE.findall(row[4])}
     assert named <= described, named - described
+
+
+def test_a_record_made_from_a_fact_hands_that_fact_back_as_read_would() -> None:
+    """The bus and the store take the fact a record was made from (no second parse); it must
+    be what reading the record's data back gives."""
+    fact = catalogue.TransferStarted(transfer="T", extension="1001", moved="C", by="api")
+    record = CallEvent.of("C", fact, caller="2000", dialed="1000")
+    assert record.fact() is fact
+    assert catalogue.read(record.action, record.data) == fact
+    assert record == dataclasses.replace(record, made_from=None)  # not part of its identity
