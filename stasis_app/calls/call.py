@@ -204,20 +204,22 @@ class Call:
         """Requests still queued when the call ended get an answer, never a hang."""
         while not self.queue.empty():
             item = self.queue.get_nowait()
-            if isinstance(item, Ask) and not item.reply.done():
-                item.reply.set_exception(CallStateConflict(f"call {self.id}", "has ended"))
+            if isinstance(item, Ask):
+                _answer(item.reply, CallStateConflict(f"call {self.id}", "has ended"))
 
     async def _take(self, item: Item) -> None:
         if isinstance(item, Ask):
             try:
-                outputs = self.machine.handle(item.request)
+                await self._run(self.machine.handle(item.request))
             except CallStateConflict as exc:
-                if not item.reply.done():
-                    item.reply.set_exception(exc)
+                _answer(item.reply, exc)
                 return
-            await self._run(outputs)
-            if not item.reply.done():
-                item.reply.set_result(None)
+            except BaseException:
+                # A fault of ours (or cancellation) while acting on it: the REST request gets
+                # an answer anyway, and run() ends the call.
+                _answer(item.reply, CallStateConflict(f"call {self.id}", "failed"))
+                raise
+            _answer(item.reply, None)
             return
         event = self._input_of(item)
         if event is not None:
@@ -370,6 +372,14 @@ class Call:
             took = (time.perf_counter() - self._digit_at) * 1000
             self._digit_to_prompt_ms.append(round(took, 2))
             self._digit_at = None
+
+
+def _answer(reply: asyncio.Future[None], error: CallStateConflict | None) -> None:
+    if not reply.done():
+        if error is None:
+            reply.set_result(None)
+        else:
+            reply.set_exception(error)
 
 
 __all__ = ["LEG_VARIABLES", "Ask", "Call", "CallDeps", "Item"]

@@ -65,7 +65,6 @@ def route(call: CallMachine, extension: str) -> None:
         call.emit(ContinueInDialplan(anchor, naming.ECHO_CONTEXT, extension))
         # The dialplan owns the channel now: its StasisEnd ends our record of the call.
         call.parties.pop(anchor)
-        call.released.add(anchor)
     elif isinstance(target, ToExtension):
         call.stage = Stage.DIALING
         call.dial = Dial(anchor, target.extension)
@@ -77,8 +76,7 @@ def route(call: CallMachine, extension: str) -> None:
 
 def originate(call: CallMachine, extension: str, role: Role, *, for_party: ChannelId) -> ChannelId:
     """Ring ``extension`` as a new party of this call, shown as ``for_party``'s caller id."""
-    call._legs += 1
-    leg = naming.leg_id(call.id, call._legs)
+    leg = call.next_leg()
     shown = call.parties[for_party]
     call.parties[leg] = Party(
         leg, extension, role, PartyState.RINGING, extension, f"Extension {extension}", False
@@ -126,7 +124,6 @@ def failed(call: CallMachine, outcome: tuple[str, str, int], reason: str | None 
         return
     if dial.leg is not None:
         call.parties.pop(dial.leg, None)
-        call.released.add(dial.leg)
     call.emit(Record(ev.DialFailed(extension=dial.extension, reason=reason or disposition)))
     call.disposition = disposition
     call.anchor = dial.waiting
@@ -136,7 +133,7 @@ def failed(call: CallMachine, outcome: tuple[str, str, int], reason: str | None 
 def connect(call: CallMachine, event: PartyAnswered) -> None:
     dial = call.dial
     if dial is None or event.channel != dial.leg:
-        call._late_answer(event)
+        call.late_answer(event)
         return
     leg = call.parties[dial.leg]
     leg.answered = True

@@ -124,7 +124,8 @@ class Dispatcher:
             self._later(self._decline(event.source.id))
             return
         if consult_call is moved_call:
-            moved_call.deliver(event)
+            # The phone consulted inside the very call it wants to transfer: nothing to join.
+            self._later(self._decline(event.source.id))
             return
         self._later(self._merge(moved_call, consult_call, event.source.id, target))
 
@@ -139,8 +140,7 @@ class Dispatcher:
             log.info("dispatcher.transfer_refused", reason=str(exc))
             await self._decline(source)
             return
-        self.bind(target.id, moved_call)
-        transfer = uuid.uuid4().hex[:16]
+        transfer = uuid.uuid4().hex[:16]  # TakeOver's outputs bind the target to moved_call
         try:
             await moved_call.ask(TakeOver(source, target.id, extension_of(target.name), transfer))
         except CallStateConflict as exc:

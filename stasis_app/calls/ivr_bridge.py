@@ -79,6 +79,10 @@ class IvrDriver:
             call.emit(StopMedia(playback))
         for token in self._timers:
             call.emit(CancelTimer(token))
+        self._forget(call)
+
+    def _forget(self, call: CallMachine) -> None:
+        """The session is over: nothing of it is current, the live view shows no menu."""
         self._playbacks.clear()
         self._timers.clear()
         self._session = None
@@ -159,13 +163,7 @@ class IvrDriver:
         call.emit(Record(fact))
 
     def _leave(self, call: CallMachine, action: Transfer | Hangup) -> None:
-        # The session is finished: nothing of it runs any more.
-        self._session = None
-        self._playbacks.clear()
-        self._timers.clear()
-        if self._channel is not None:
-            call.emit(ShowMenu(self._channel, None))
-        self.menu = None
+        self._forget(call)  # the session finished itself: no prompt or timer of it runs
         if isinstance(action, Hangup):
             call.disposition = "ivr-hangup"
             if action.prompt:

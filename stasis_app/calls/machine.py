@@ -17,7 +17,8 @@ Rules
   cancel, or a target that is busy, does not answer, is unavailable or hangs up, gives the
   initiator the moved party back. The initiator hanging up completes the transfer (as on a PBX):
   at once if the target answered, else when it does.
-* A party we hang up on purpose is *released*: its own hangup events are expected and ignored.
+* A party we hang up on purpose is *released*: it leaves ``parties`` at once, so its own hangup
+  events find no party and are ignored.
   Any other party's hangup ends the call, except the transfer cases above and a ringing leg,
   whose failure (busy, no answer...) the anchor hears as a prompt before the call ends.
 * Failed operations come back as :class:`OperationFailed`: a refused originate is a failed dial;
@@ -119,7 +120,6 @@ class CallMachine:
             )
         }
         self.anchor = caller.channel
-        self.released: set[ChannelId] = set()
         self.bridge: BridgeId | None = None
         self.holder: ChannelId | None = None
         self.dial: dialing.Dial | None = None
@@ -258,25 +258,28 @@ class CallMachine:
     def release(self, channel: ChannelId, cause: int = causes.NORMAL) -> None:
         """Hang up a party on purpose; its hangup events are then expected."""
         if self.parties.pop(channel, None) is not None:
-            self.released.add(channel)
             self.emit(HangupChannel(channel, cause))
 
     def release_all_but(self, keep: ChannelId) -> None:
         """Leave ``keep`` alone in the call: no IVR, prompt, bridge, music or other party."""
-        self.ivr.stop(self)
         for playback in self._says:
             self.emit(StopMedia(playback))
         self._says.clear()
+        self._clear(keep, causes.NORMAL)
+        self.holder = None
+        self.dial = None
+        self.set_state(keep, PartyState.UP)
+
+    def _clear(self, keep: ChannelId | None, cause: int) -> None:
+        """Stop the IVR, release every party but ``keep``, end a consultation, drop the bridge."""
+        self.ivr.stop(self)
         for channel in [c for c in self.parties if c != keep]:
-            self.release(channel)
+            self.release(channel, cause)
         if self.consult is not None:
             xfer.drop(self)
         if self.bridge is not None:
             self.emit(DestroyBridge(self.bridge))
             self.bridge = None
-        self.holder = None
-        self.dial = None
-        self.set_state(keep, PartyState.UP)
 
     def hangup_fact(self, party: Party, cause: int | None) -> ev.Fact:
         if party.role is Role.CALLER:
@@ -287,6 +290,10 @@ class CallMachine:
     def route_anchor(self, extension: str) -> None:
         """Send the anchor where ``extension`` leads (IVR, echo, a phone, or nowhere)."""
         dialing.route(self, extension)
+
+    def next_leg(self) -> ChannelId:
+        self._legs += 1
+        return naming.leg_id(self.id, self._legs)
 
     def new_consult_bridge(self) -> BridgeId:
         self._consults += 1
@@ -321,14 +328,7 @@ class CallMachine:
         if self.stage is Stage.ENDED:
             return
         self.cause = self.cause or cause
-        self.ivr.stop(self)
-        for channel in list(self.parties):
-            self.release(channel, self.cause)
-        if self.consult is not None:
-            xfer.drop(self)
-        if self.bridge is not None:
-            self.emit(DestroyBridge(self.bridge))
-            self.bridge = None
+        self._clear(None, self.cause)
         self.stage = Stage.ENDED
         self.emit(
             Record(
@@ -342,10 +342,9 @@ class CallMachine:
         )
 
     # ----------------------------------------------------------------------------- handlers
-    def _late_answer(self, event: PartyAnswered) -> None:
+    def late_answer(self, event: PartyAnswered) -> None:
         # A leg we released (or never knew) answered after all: it has no one to talk to.
         if event.channel not in self.parties:
-            self.released.add(event.channel)
             self.emit(HangupChannel(event.channel, causes.NORMAL))
 
     def _gone(self, event: PartyGone) -> None:
@@ -362,7 +361,6 @@ class CallMachine:
                 dialing.failed(self, causes.failed_dial_outcome(event.cause))
                 return
             self.disposition = "abandoned"
-        self.released.add(event.channel)
         self.end(causes.NORMAL)
 
     def _dtmf(self, event: DtmfReceived) -> None:
@@ -425,7 +423,7 @@ _REQUESTS = (
 )
 
 _ALIVE: dict[type[Any], _Handler] = {
-    PartyAnswered: CallMachine._late_answer,
+    PartyAnswered: CallMachine.late_answer,
     PartyGone: CallMachine._gone,
     DtmfReceived: CallMachine._ignore,
     PlaybackDone: CallMachine._played,

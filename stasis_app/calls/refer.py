@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stasis_app.ari.ids import ChannelId
+from stasis_app.calls import causes
 from stasis_app.calls.messages import (
     AddToBridge,
     Bind,
@@ -62,12 +63,11 @@ def give_up(call: CallMachine, event: GiveUp) -> None:
     party = call.parties.get(event.channel)
     if party is None or call.bridge is None:
         raise CallStateConflict(str(event.channel), "is not a party of this call")
-    call.parties.pop(event.channel)
-    call.released.add(event.channel)  # not hung up: its events now belong to the other call
+    call.parties.pop(event.channel)  # not hung up: its events now belong to the other call
     call.emit(RemoveFromBridge(call.bridge, event.channel))
     call.emit(Record(ev.Transferred(extension=party.extension, by="phone", stage=call.stage.value)))
     call.disposition = "transferred"
-    call.end(16)
+    call.end(causes.NORMAL)
 
 
 def take_over(call: CallMachine, event: TakeOver) -> None:

@@ -173,7 +173,7 @@ def target_checked(call: CallMachine, event: EndpointChecked) -> None:
 def target_answered(call: CallMachine, event: PartyAnswered) -> None:
     consult = call.consult
     if consult is None or event.channel != consult.target:
-        call._late_answer(event)
+        call.late_answer(event)
         return
     call.parties[event.channel].answered = True
     if consult.initiator is None:
@@ -206,7 +206,6 @@ def target_failed(call: CallMachine, reason: str) -> None:
     if call.consult is not None:
         if call.consult.target is not None:
             call.parties.pop(call.consult.target, None)
-            call.released.add(call.consult.target)
         _give_back(call, call.consult, reason)
 
 
@@ -216,7 +215,6 @@ def party_gone(call: CallMachine, event: PartyGone) -> None:
     party = call.parties.pop(event.channel, None)
     if party is None or consult is None:
         return
-    call.released.add(event.channel)
     if event.channel == consult.target:
         if consult.state is TransferState.RINGING:
             reason = causes.failed_dial_outcome(event.cause)[0]

@@ -691,21 +691,22 @@ def test_a_phones_blind_transfer_moves_the_party_it_talks_to() -> None:
 
 
 @pytest.mark.parametrize(
-    ("walk", "extension"),
-    [(bridged, "9999"), (dialing, "1002"), (ivr, "1002"), (ended, "1002")],
+    ("walk", "source", "extension", "told"),
+    [
+        (bridged, LEG1, "9999", [TransferProgress(LEG1, "channel_declined")]),
+        (dialing, LEG1, "1002", [TransferProgress(LEG1, "channel_declined")]),
+        (ivr, C, "1002", [TransferProgress(C, "channel_declined")]),
+        (ended, LEG1, "1002", []),  # an ended call has nobody to tell: ignored
+    ],
     ids=["nowhere", "not-yet-bridged", "in-the-ivr", "ended"],
 )
 def test_a_phones_transfer_that_cannot_be_made_is_declined(
-    walk: Callable[[], CallMachine], extension: str
+    walk: Callable[[], CallMachine], source: ChannelId, extension: str, told: list[Output]
 ) -> None:
     m = walk()
     stage = m.stage
-    out = m.handle(PhoneTransfer(LEG1 if stage is not Stage.IVR else C, extension))
-    assert [o for o in out if isinstance(o, TransferProgress)] in (
-        [TransferProgress(LEG1, "channel_declined")],
-        [TransferProgress(C, "channel_declined")],
-        [],  # an ended call has nobody to tell
-    )
+    out = m.handle(PhoneTransfer(source, extension))
+    assert out == told
     assert m.stage is stage
 
 
