@@ -105,7 +105,8 @@ def run_sipp(
     """
     path = scenario_path(scenario)
     port = local_port if local_port is not None else free_port(udp=True, tcp=True)
-    media_port = free_port(span=4, udp=True, tcp=False)
+    # SIPp binds media at -mp .. -mp+3 (audio and video RTP/RTCP): never over its SIP port.
+    media_port = free_port(span=4, udp=True, tcp=False, avoid=(port,))
     with tempfile.TemporaryDirectory(prefix=f"sipp-{scenario}-") as tmp:
         messages = Path(tmp) / "messages.log"
         errors = Path(tmp) / "errors.log"
