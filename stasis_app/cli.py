@@ -14,10 +14,13 @@ from stasis_app import logs
 from stasis_app.errors import CtiError
 from stasis_app.events import commands as events_commands
 from stasis_app.http.commands import register as register_api_commands
+from stasis_app.http.queue_commands import register as register_queue_commands
+from stasis_app.ivr import IvrDefinition, sound_files
 from stasis_app.ivr import load as load_definition
-from stasis_app.ivr import sound_files
 from stasis_app.lab import Lab, LabPaths, lab_environ
 from stasis_app.lab.prompts import SOUNDS_DIR, install_lab_prompts
+from stasis_app.queues.loader import load as load_queues
+from stasis_app.queues.model import QueueConfig
 from stasis_app.service import load_ivr, run_worker
 from stasis_app.settings import Settings
 from stasis_app.sounds import app as sounds_app
@@ -34,6 +37,7 @@ app.add_typer(sounds_app, name="sounds")
 app.add_typer(events_commands.app, name="calls")
 app.add_typer(events_commands.es_app, name="es")
 register_api_commands(app)
+register_queue_commands(app)
 
 
 def _fail(exc: CtiError) -> typer.Exit:
@@ -150,16 +154,57 @@ def ivr_validate(
     sounds: Annotated[
         Path, typer.Option(help="Prompt folder (<lang>/<prompt>.wav) to check prompts against")
     ] = SOUNDS_DIR,
+    queues: Annotated[
+        Path | None,
+        typer.Option(
+            help="Queues file the IVR sends callers to (default: queues.toml beside FILE, "
+            "if there is one)"
+        ),
+    ] = None,
 ) -> None:
-    """Report every problem in an IVR file, each with its path; exit 1 if there is any."""
+    """Report every problem in an IVR file and its queues file, each with its path; exit 1 if
+    there is any."""
+    prompts = sound_files(sounds)
+    queues_file = queues if queues is not None else _queues_beside(file)
+    config: QueueConfig | None = None
+    queues_error: CtiError | None = None
+    names: tuple[str, ...] | None = ()  # no queues file: the IVR may send callers to none
+    if queues_file is not None:
+        try:  # first for the queue names, which the IVR's queue options must use
+            config = load_queues(queues_file)
+            names = tuple(config.queues)
+        except CtiError as exc:
+            # Its names are unknown: the IVR's queue options are not judged (None) rather
+            # than all reported as unknown queues.
+            queues_error, names = exc, None
+    definition: IvrDefinition | None = None
+    ivr_error: CtiError | None = None
     try:
-        definition = load_definition(file, prompt_exists=sound_files(sounds))
+        definition = load_definition(file, prompt_exists=prompts, queues=names)
     except CtiError as exc:
-        raise _fail(exc) from exc
+        ivr_error = exc
+    if queues_file is not None and definition is not None:
+        try:  # again, now that the language of the queues' prompts is known
+            config = load_queues(
+                queues_file, prompt_exists=prompts, languages=(definition.language,)
+            )
+        except CtiError as exc:
+            queues_error = exc
+    failures = [e for e in (ivr_error, queues_error) if e is not None]
+    if failures or definition is None:
+        for failure in failures:
+            typer.secho(f"error: {failure}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
+    where = f"{len(config.queues)} queues in {queues_file}" if config else "no queues file"
     typer.echo(
         f"{file}: OK ({len(definition.menus)} menus, language {definition.language}, "
-        f"start {definition.start!r})"
+        f"start {definition.start!r}; {where})"
     )
+
+
+def _queues_beside(file: Path) -> Path | None:
+    beside = file.with_name("queues.toml")
+    return beside if beside.is_file() else None
 
 
 @ivr_app.command("reload")

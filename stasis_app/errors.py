@@ -36,6 +36,9 @@ IVR file, an illegal state transition)::
         ├── ExtensionUnavailable    409 extension-unavailable: it exists but is not registered
         ├── TransferNotFound        404 transfer-not-found: no such transfer (live or recent)
         ├── CallStateConflict       409 call-state-conflict: the call cannot do that in its stage
+        ├── QueueNotFound           404 queue-not-found: no queue of that name
+        ├── AgentNotFound           404 agent-not-found: the extension is no queue's member or agent
+        ├── AgentStateConflict      409 agent-state-conflict: not allowed now (details.reason)
         └── HistoryUnavailable      503 history-unavailable: the worker keeps no call history
 """
 
@@ -308,6 +311,45 @@ class CallStateConflict(ApiError):
     def __init__(self, subject: str, reason: str, **details: Any) -> None:
         super().__init__(f"{subject}: {reason}", subject=subject, reason=reason, **details)
         self.subject = subject
+        self.reason = reason
+
+
+class QueueNotFound(ApiError):
+    """No queue has this name."""
+
+    code = "queue-not-found"
+    status = 404
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"no queue {queue!r}", queue=queue)
+        self.queue = queue
+
+
+class AgentNotFound(ApiError):
+    """The extension is neither a member nor an agent of any queue."""
+
+    code = "agent-not-found"
+    status = 404
+
+    def __init__(self, extension: str) -> None:
+        super().__init__(
+            f"extension {extension!r} is no queue's member or agent", extension=extension
+        )
+        self.extension = extension
+
+
+class AgentStateConflict(ApiError):
+    """The agent cannot do that now, e.g. log in to a queue that does not list it, log out of a
+    queue it is a static member of, or unpause while not paused; ``reason`` says which."""
+
+    code = "agent-state-conflict"
+    status = 409
+
+    def __init__(self, extension: str, reason: str, **details: Any) -> None:
+        super().__init__(
+            f"agent {extension}: {reason}", extension=extension, reason=reason, **details
+        )
+        self.extension = extension
         self.reason = reason
 
 

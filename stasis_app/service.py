@@ -12,14 +12,17 @@ import asyncio
 import contextlib
 import os
 import signal
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import structlog
 
 from stasis_app import __version__
 from stasis_app.ari import AiohttpTransport, AriClient, Backoff, EventStream
 from stasis_app.ari.events import Event
+from stasis_app.ari.ids import ChannelId
 from stasis_app.calls import causes
 from stasis_app.calls.call import CallDeps
 from stasis_app.calls.control import WorkerControl
@@ -36,6 +39,9 @@ from stasis_app.http.app import cors_origins_from, create_app
 from stasis_app.http.server import ApiServer
 from stasis_app.ivr import IvrDefinition, load
 from stasis_app.lagmonitor import LoopLag, LoopLagMonitor
+from stasis_app.queues import loader as queues_loader
+from stasis_app.queues.model import QueueConfig
+from stasis_app.queues.service import QueueService
 from stasis_app.settings import Settings
 
 log = structlog.get_logger("cti.service")
@@ -51,28 +57,50 @@ UNUSED_EVENTS = ("ChannelVarset", "ChannelDialplan", "PlaybackStarted", "Channel
 RECONNECT_CAP = 3.0
 
 
-def load_ivr(settings: Settings) -> IvrDefinition:
-    """Load and validate the IVR file; any problem stops the worker with every path named."""
-    return load(settings.ivr_file)
+def load_queues(settings: Settings) -> QueueConfig:
+    """The queues file; a site without one has no queues unless CTI_QUEUES_FILE names it."""
+    path = settings.queues_file
+    if settings.queues_file_setting is None and not path.exists():
+        return QueueConfig(source=str(path))
+    return queues_loader.load(path)
+
+
+def load_ivr(settings: Settings, queues: QueueConfig | None = None) -> IvrDefinition:
+    """Load and validate the IVR file (its queue options against ``queues``); any problem
+    stops the worker with every path named."""
+    known = queues if queues is not None else load_queues(settings)
+    return load(settings.ivr_file, queues=tuple(known.queues))
 
 
 @dataclass
 class IvrHolder:
-    """The IVR definition in force. A call reads it once, when it enters the IVR."""
+    """The IVR definition and queues in force. A call reads the IVR once, when it enters it."""
 
     path_settings: Settings
     current: IvrDefinition
+    queues: QueueConfig = field(default_factory=QueueConfig)
     reloads: int = 0
+    on_queues: list[Any] = field(default_factory=list)  # (QueueConfig) -> None; may refuse
 
     def reload(self) -> bool:
+        """Re-read both files: both are taken, or neither (a bad one changes nothing)."""
         try:
-            self.current = load_ivr(self.path_settings)
-        except IvrDefinitionError as exc:
+            queues = load_queues(self.path_settings)
+            ivr = load_ivr(self.path_settings, queues)
+            for apply in self.on_queues:
+                apply(queues)
+        except (IvrDefinitionError, ValueError) as exc:
             # Every problem is in the message; a traceback would add nothing.
             log.error("ivr.reload_rejected", error=str(exc))  # noqa: TRY400
             return False
+        self.current, self.queues = ivr, queues
         self.reloads += 1
-        log.info("ivr.reloaded", source=self.current.source, menus=len(self.current.menus))
+        log.info(
+            "ivr.reloaded",
+            source=self.current.source,
+            menus=len(self.current.menus),
+            queues=len(queues.queues),
+        )
         return True
 
 
@@ -83,7 +111,8 @@ class Worker:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.ivr = IvrHolder(s, load_ivr(s))
+        queues = load_queues(s)
+        self.ivr = IvrHolder(s, load_ivr(s, queues), queues)
         self.registry = LiveRegistry()
         self.bus = EventBus()
         # The embedded history is also the Elasticsearch outbox; it writes on its own thread.
@@ -115,6 +144,18 @@ class Worker:
             self.endpoint_client.app,
             backoff=Backoff(cap=RECONNECT_CAP),
         )
+        self.queues = QueueService(
+            queues,
+            online=self.registry.online,
+            busy=self.registry.busy,
+            find_call=lambda call_id: self.dispatcher.owner(ChannelId(call_id)),
+            keeper=self.store,
+            publisher=self.bus,
+            tz=zoneinfo.ZoneInfo(s.timezone) if s.timezone else None,
+        )
+        self.ivr.on_queues.append(self.queues.reload)
+        self._kept_agents: dict[str, dict[str, Any]] | None = None
+        self._today_facts: list[tuple[float, str, dict[str, Any]]] = []
         self.dispatcher = Dispatcher(self._deps)
         self.control = WorkerControl(
             self.client, self.dispatcher, self.registry, ring_timeout=s.ring_timeout
@@ -123,6 +164,7 @@ class Worker:
             create_app(
                 registry=self.registry,
                 bus=self.bus,
+                queues=self.queues,
                 control=self.control,
                 status=self,
                 token=s.api_token,
@@ -168,12 +210,26 @@ class Worker:
             bind=dispatcher.bind,
             ring_timeout=self.settings.ring_timeout,
             on_menu=self.registry.set_menu,
+            queues=self.queues,
         )
 
     def _on_event(self, event: Event) -> None:
-        # On the websocket reader's stack: both are dict updates and queue puts, no I/O.
+        # On the websocket reader's stack: dict updates and queue puts, no I/O.
         self.registry.apply(event)
         self.dispatcher.on_event(event)
+        self.queues.on_event(event)
+
+    def _on_endpoint_event(self, event: Event) -> None:
+        self.registry.apply(event)
+        self.queues.on_event(event)
+
+    def _read_queue_history(self) -> None:
+        """Agents' kept state and today's queue facts (on a worker thread: SQLite reads)."""
+        self._kept_agents = self.store.load_agents()
+        midnight = datetime.now(self.queues.acd.tz).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        self._today_facts = self.store.queue_outcomes_since(midnight.timestamp())
 
     async def _on_connected(self) -> None:
         log.info("ari.connected", url=self.settings.ari_url, app=self.settings.app)
@@ -190,6 +246,11 @@ class Worker:
                 [b for b in snapshot.bridges if set(b.channels) & live],
                 [e for e in await self.client.list_endpoints() if e.technology == "PJSIP"],
             )
+            if self._kept_agents is not None:
+                # Once, after the first look at Asterisk: an agent's queue call goes on only if
+                # its channel is still there.
+                self.queues.restore(self._kept_agents, self._today_facts, live.__contains__)
+                self._kept_agents = None
             await reconcile(self.client, self.dispatcher, snapshot)
         except AriError as exc:
             log.warning("recovery.failed", error=str(exc))
@@ -205,10 +266,11 @@ class Worker:
         """Serve until :meth:`stop`; then end every call and close the connections."""
         log.info("worker.starting", version=__version__, settings=repr(self.settings))
         await self.api.start()  # first: a port already taken fails before any call is touched
+        await asyncio.to_thread(self._read_queue_history)
         log.info("api.listening", host=self.settings.http_host, port=self.api.bound_port)
         reader = asyncio.create_task(self.stream.run(self._on_event, self._on_connected))
         endpoint_reader = asyncio.create_task(
-            self.endpoint_stream.run(self.registry.apply, self._on_endpoints_connected)
+            self.endpoint_stream.run(self._on_endpoint_event, self._on_endpoints_connected)
         )
         shipping = asyncio.create_task(self.shipper.run()) if self.shipper else None
         lag = asyncio.create_task(self.lag.run())
@@ -224,6 +286,7 @@ class Worker:
             stop.cancel()
             replaced.cancel()
             await self._shutdown()
+            self.queues.close()
             self.bus.close()
             await self.api.stop()
             await self.stream.close()

@@ -9,6 +9,7 @@ well-known password.
 from __future__ import annotations
 
 import os
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,19 @@ def _days(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _timezone(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "")
+    if not raw:
+        return None
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            name, f"must be an IANA time zone such as Asia/Seoul, got {raw!r}"
+        ) from None
+    return raw
+
+
 def _optional_url(env: Mapping[str, str], name: str) -> str | None:
     return _url(env, name, "") if env.get(name) else None
 
@@ -93,12 +107,21 @@ class Settings:
     elasticsearch_url: str | None = None
     kibana_url: str | None = None
     elasticsearch_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # The queues the IVR can send callers to; None: ``queues.toml`` beside the IVR file.
+    queues_file_setting: Path | None = None
+    # Local time zone of the queues' daily figures ("today"); None: the machine's.
+    timezone: str | None = None
+
+    @property
+    def queues_file(self) -> Path:
+        return self.queues_file_setting or self.ivr_file.with_name("queues.toml")
 
     def __repr__(self) -> str:
         # Secrets never reach a log line, not even through a debug repr.
         return (
             f"Settings(ari_url={self.ari_url!r}, ari_user={self.ari_user!r}, app={self.app!r}, "
-            f"ivr_file={str(self.ivr_file)!r}, data_dir={str(self.data_dir)!r}, "
+            f"ivr_file={str(self.ivr_file)!r}, queues_file={str(self.queues_file)!r}, "
+            f"data_dir={str(self.data_dir)!r}, "
             f"http={self.http_host}:{self.http_port}, "
             f"elasticsearch={self.elasticsearch_url!r})"
         )
@@ -130,4 +153,8 @@ class Settings:
             elasticsearch_url=_optional_url(env, "CTI_ELASTICSEARCH_URL"),
             kibana_url=_optional_url(env, "CTI_KIBANA_URL"),
             elasticsearch_headers=auth_headers(env),
+            queues_file_setting=Path(env["CTI_QUEUES_FILE"])
+            if env.get("CTI_QUEUES_FILE")
+            else None,
+            timezone=_timezone(env, "CTI_TIMEZONE"),
         )

@@ -19,7 +19,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import assert_never
+from datetime import UTC, datetime
+from typing import Protocol, assert_never
 
 import structlog
 
@@ -50,6 +51,10 @@ from stasis_app.calls.messages import (
     EndpointChecked,
     HangupChannel,
     Input,
+    JoinQueue,
+    LeaveQueue,
+    OfferMissed,
+    OfferTaken,
     Operation,
     OperationFailed,
     Originate,
@@ -59,6 +64,8 @@ from stasis_app.calls.messages import (
     PhoneTransfer,
     PlaybackDone,
     PlayMedia,
+    QueueNote,
+    QueueRefused,
     Record,
     RemoveFromBridge,
     Request,
@@ -84,6 +91,7 @@ from stasis_app.errors import (
 from stasis_app.events import CallEvent, EventSink
 from stasis_app.events import catalogue as ev
 from stasis_app.ivr import IvrDefinition
+from stasis_app.queues.model import QueueConfig
 
 log = structlog.get_logger("cti.call")
 # Every leg we dial may transfer with its own button (SIP REFER): Asterisk then leaves the
@@ -103,6 +111,44 @@ class Ask:
 Item = Event | Input | Ask
 
 
+class QueueDesk(Protocol):
+    """What a call asks of the queues (:class:`stasis_app.queues.service.QueueService`). Each
+    returns at once; facts come back for the call to record in its own timeline."""
+
+    def config(self) -> QueueConfig: ...
+
+    def join(
+        self, call: Call, queue: str, joined: float | None
+    ) -> tuple[list[ev.Fact], QueueRefused | None]: ...
+
+    def leave(self, call_id: str, outcome: str, to: str) -> list[ev.Fact]: ...
+
+    def missed(self, call_id: str, agent: str) -> None: ...
+
+    def taken(self, call_id: str, agent: str, channel: ChannelId) -> list[ev.Fact]: ...
+
+
+class NoQueues:
+    """The desk of a worker without queues (and of tests that need none)."""
+
+    def config(self) -> QueueConfig:
+        return QueueConfig()
+
+    def join(
+        self, call: Call, queue: str, joined: float | None
+    ) -> tuple[list[ev.Fact], QueueRefused | None]:
+        return [], QueueRefused(queue, "unknown-queue")
+
+    def leave(self, call_id: str, outcome: str, to: str) -> list[ev.Fact]:
+        return []
+
+    def missed(self, call_id: str, agent: str) -> None:
+        pass
+
+    def taken(self, call_id: str, agent: str, channel: ChannelId) -> list[ev.Fact]:
+        return []
+
+
 @dataclass(frozen=True)
 class CallDeps:
     """What a call needs from the worker; passed in so tests can build calls in isolation."""
@@ -113,6 +159,7 @@ class CallDeps:
     bind: Callable[[ChannelId, Call], None]  # route this channel's events to the call
     ring_timeout: float
     on_menu: Callable[[ChannelId, str | None], None] = lambda _channel, _menu: None
+    queues: QueueDesk = dataclasses.field(default_factory=NoQueues)
 
 
 class Call:
@@ -125,6 +172,7 @@ class Call:
         deps: CallDeps,
         *,
         adopt: tuple[ChannelId, str, BridgeId] | None = None,
+        adopt_queued: tuple[str, BridgeId, float] | None = None,
     ) -> None:
         self.id = str(caller.id)
         self.caller = caller
@@ -136,8 +184,16 @@ class Call:
         info = Caller(
             caller.id, caller.caller.number, caller.caller.name, caller.name, caller.state == "Up"
         )
-        self.machine = CallMachine(self.id, info, dialed, deps.ivr)
+        self.machine = CallMachine(
+            self.id,
+            info,
+            dialed,
+            deps.ivr,
+            queues=deps.queues.config,
+            arrived=datetime.fromtimestamp(self.started, UTC),
+        )
         self._adopt = adopt
+        self._adopt_queued = adopt_queued
         self._timers: dict[int, asyncio.TimerHandle] = {}
         # Digit -> next prompt requested (ms): the worker's own reaction time, for the bench.
         self._digit_at: float | None = None
@@ -171,10 +227,12 @@ class Call:
     async def run(self) -> None:
         structlog.contextvars.bind_contextvars(call_id=self.id, channel_id=str(self.caller.id))
         try:
-            if self._adopt is None:
-                await self._run(self.machine.start())
-            else:
+            if self._adopt is not None:
                 await self._run(self.machine.adopt(*self._adopt))
+            elif self._adopt_queued is not None:
+                await self._run(self.machine.adopt_queued(*self._adopt_queued))
+            else:
+                await self._run(self.machine.start())
             while not self.machine.finished:
                 await self._take(await self.queue.get())
         except asyncio.CancelledError:
@@ -284,11 +342,34 @@ class Call:
                 handle = self._timers.pop(out.token, None)
                 if handle is not None:
                     handle.cancel()
+            elif isinstance(out, JoinQueue | LeaveQueue | OfferMissed | OfferTaken):
+                refused = self._queue(out)
+                if refused is not None:
+                    follow.append(refused)
             else:
                 result = await self._operate(out)
                 if result is not None:
                     follow.append(result)
         return follow
+
+    def _queue(self, note: QueueNote) -> QueueRefused | None:
+        """Tell the queues what became of this caller; record the facts they return."""
+        desk = self.deps.queues
+        refused: QueueRefused | None = None
+        facts: list[ev.Fact] = []
+        if isinstance(note, JoinQueue):
+            facts, refused = desk.join(self, note.queue, note.joined)
+        elif isinstance(note, LeaveQueue):
+            facts = desk.leave(self.id, note.outcome, note.to)
+        elif isinstance(note, OfferMissed):
+            desk.missed(self.id, note.agent)
+        elif isinstance(note, OfferTaken):
+            facts = desk.taken(self.id, note.agent, note.channel)
+        else:
+            assert_never(note)
+        for fact in facts:
+            self._record(fact)
+        return refused
 
     async def _operate(self, op: Operation) -> Input | None:
         try:
@@ -319,7 +400,7 @@ class Call:
                 f"PJSIP/{op.extension}",
                 app_args=op.args,
                 caller_id=op.caller_id,
-                timeout=round(self.deps.ring_timeout),
+                timeout=round(op.timeout or self.deps.ring_timeout),
                 channel_id=op.leg,
                 originator=op.originator,
                 variables=LEG_VARIABLES,
@@ -327,7 +408,11 @@ class Call:
         elif isinstance(op, HangupChannel):
             await c.hangup(op.channel, reason_code=op.cause, missing_ok=True)
         elif isinstance(op, CreateBridge):
-            await c.create_bridge(bridge_type="mixing", bridge_id=op.bridge, name=f"cti-{self.id}")
+            await c.create_bridge(
+                bridge_type="holding" if op.holding else "mixing",
+                bridge_id=op.bridge,
+                name=op.name or f"cti-{self.id}",
+            )
         elif isinstance(op, AddToBridge):
             await c.add_channel(op.bridge, op.channels)
         elif isinstance(op, RemoveFromBridge):
@@ -335,7 +420,7 @@ class Call:
         elif isinstance(op, DestroyBridge):
             await c.destroy_bridge(op.bridge, missing_ok=True)
         elif isinstance(op, StartMoh):
-            await c.start_bridge_moh(op.bridge)
+            await c.start_bridge_moh(op.bridge, op.music)
         elif isinstance(op, StopMoh):
             await c.stop_bridge_moh(op.bridge, missing_ok=True)
         elif isinstance(op, ContinueInDialplan):
@@ -382,4 +467,4 @@ def _answer(reply: asyncio.Future[None], error: CallStateConflict | None) -> Non
             reply.set_exception(error)
 
 
-__all__ = ["LEG_VARIABLES", "Ask", "Call", "CallDeps", "Item"]
+__all__ = ["LEG_VARIABLES", "Ask", "Call", "CallDeps", "Item", "NoQueues", "QueueDesk"]

@@ -74,8 +74,16 @@ def route(call: CallMachine, extension: str) -> None:
         call.say_and_end("unknown-extension", causes.UNALLOCATED)
 
 
-def originate(call: CallMachine, extension: str, role: Role, *, for_party: ChannelId) -> ChannelId:
-    """Ring ``extension`` as a new party of this call, shown as ``for_party``'s caller id."""
+def originate(
+    call: CallMachine,
+    extension: str,
+    role: Role,
+    *,
+    for_party: ChannelId,
+    timeout: float | None = None,
+) -> ChannelId:
+    """Ring ``extension`` as a new party of this call, shown as ``for_party``'s caller id, for
+    ``timeout`` seconds (None: the worker's ring timeout)."""
     leg = call.next_leg()
     shown = call.parties[for_party]
     call.parties[leg] = Party(
@@ -90,6 +98,7 @@ def originate(call: CallMachine, extension: str, role: Role, *, for_party: Chann
             f'"{shown.name}" <{shown.number}>',
             (naming.LEG_ARG, call.id),
             originator=for_party,
+            timeout=timeout,
         ),
     )
     return leg

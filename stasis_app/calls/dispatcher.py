@@ -78,14 +78,16 @@ class Dispatcher:
         dialed: str,
         *,
         adopt: tuple[ChannelId, str, BridgeId] | None = None,
+        adopt_queued: tuple[str, BridgeId, float] | None = None,
     ) -> Call | None:
         """Create the call and its task (``adopt``: resume a bridged call after a restart, with
-        its other party's channel and extension and the bridge). New calls are refused during
-        shutdown."""
+        its other party's channel and extension and the bridge; ``adopt_queued``: resume a caller
+        waiting in a queue, with the queue, its holding bridge and when it joined). New calls are
+        refused during shutdown."""
         if not self.accepting:
             self.hang_up_later(channel.id, causes.TEMPORARY_FAILURE)
             return None
-        call = Call(channel, dialed, self.deps, adopt=adopt)
+        call = Call(channel, dialed, self.deps, adopt=adopt, adopt_queued=adopt_queued)
         self.bind(channel.id, call)
         if adopt is not None:
             self.bind(adopt[0], call)

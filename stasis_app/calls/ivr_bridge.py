@@ -8,10 +8,11 @@ The session's tokens name its playbacks (``<call>-p<token>``) and timers, so a l
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, assert_never
 
 from stasis_app.ari.ids import ChannelId, PlaybackId
-from stasis_app.calls import causes, naming
+from stasis_app.calls import causes, naming, queueing
 from stasis_app.calls.messages import (
     CancelTimer,
     PlayMedia,
@@ -23,8 +24,10 @@ from stasis_app.calls.messages import (
 from stasis_app.events import catalogue as ev
 from stasis_app.ivr import (
     Action,
+    Closed,
     Digit,
     DigitsCollected,
+    Enqueue,
     Exhausted,
     Hangup,
     InputTimeout,
@@ -47,9 +50,15 @@ if TYPE_CHECKING:
 
 
 class IvrDriver:
-    def __init__(self, call_id: str, definition: Callable[[], IvrDefinition]) -> None:
+    def __init__(
+        self,
+        call_id: str,
+        definition: Callable[[], IvrDefinition],
+        arrived: datetime | None = None,
+    ) -> None:
         self._call_id = call_id
         self._definition = definition
+        self._arrived = arrived  # opening hours are judged at the time the call arrived
         self._session: IvrSession | None = None
         self._channel: ChannelId | None = None
         self._playbacks: dict[PlaybackId, int] = {}
@@ -66,7 +75,7 @@ class IvrDriver:
     def begin(self, call: CallMachine, channel: ChannelId) -> None:
         """Start the IVR for ``channel`` with the definition in force now."""
         self._sessions += 1
-        self._session = IvrSession(self._definition())
+        self._session = IvrSession(self._definition(), now=self._arrived)
         self._channel = channel
         self.language = self._session.language
         self._perform(call, self._session.start())
@@ -126,7 +135,7 @@ class IvrDriver:
             elif isinstance(action, IvrCancelTimer):
                 self._timers.discard(action.token)
                 call.emit(CancelTimer(action.token))
-            elif isinstance(action, (Transfer, Hangup)):
+            elif isinstance(action, (Transfer, Hangup, Enqueue)):
                 self._leave(call, action)
             else:
                 self._note(call, channel, action)
@@ -140,7 +149,8 @@ class IvrDriver:
         | OptionChosen
         | InvalidInput
         | InputTimeout
-        | Exhausted,
+        | Exhausted
+        | Closed,
     ) -> None:
         fact: ev.Fact
         if isinstance(note, MenuEntered):
@@ -158,12 +168,17 @@ class IvrDriver:
             fact = ev.InputTimeout(menu=note.menu, retry=note.retry)
         elif isinstance(note, Exhausted):
             fact = ev.RetriesExhausted(menu=note.menu)
+        elif isinstance(note, Closed):
+            fact = ev.HoursClosed(menu=note.menu, hours=note.hours)
         else:
             assert_never(note)
         call.emit(Record(fact))
 
-    def _leave(self, call: CallMachine, action: Transfer | Hangup) -> None:
+    def _leave(self, call: CallMachine, action: Transfer | Hangup | Enqueue) -> None:
         self._forget(call)  # the session finished itself: no prompt or timer of it runs
+        if isinstance(action, Enqueue):
+            queueing.enter(call, action.queue, action.prompt)
+            return
         if isinstance(action, Hangup):
             call.disposition = "ivr-hangup"
             if action.prompt:

@@ -38,12 +38,18 @@ OperationFailed, ``blind``/``att`` transfers, ``c/c`` complete or cancel, ``hold
     IVR         hangup   end      ivr   ivr    ivr    x        fail  yes   409  409  409  409
     ANNOUNCING  hangup   end      -     route  -      x        fail  yes   409  409  409  409
     DIALING     BRIDGED  fail     -     -      -      dial     fail  yes   409  409  409  409
+    QUEUED      agent    queue    -     -      -      x        queue yes   409  409  409  409
     BRIDGED     hangup   end      -     -      -      x        fail  yes   yes  409  yes  409
     HOLDING     hangup   end      -     -      -      x        fail  yes   yes  409  409  yes
     CONSULTING  consult  consult  -     -      -      consult  fail  409   409  yes  409  409
     ECHO        hangup   end      -     -      -      x        -     409   409  409  409  409
     CLOSING     hangup   end      -     end    -      x        fail  409   409  409  409  409
     ENDED       -        -        -     -      -      -        -     409   409  409  409  409
+
+In QUEUED (:mod:`.queueing`) an offered agent's leg answering connects it (``agent``), a leg
+failing is a missed offer and the caller keeps waiting (``queue``); the ACD's inputs
+(``QueueOffer``, ``QueueAnnounce``, ``QueueExpired``, ``QueueRefused``) are accepted there and
+ignored in every other stage (the caller left the queue after the ACD decided).
 
 Every stage but ROUTING and ENDED accepts Shutdown (end the call now). Transfers pressed on a
 phone (:mod:`.refer`): ``PhoneTransfer`` (blind) is accepted wherever Shutdown is, and declined
@@ -55,10 +61,11 @@ halves of a phone's attended transfer) are requests accepted in BRIDGED and HOLD
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from stasis_app.ari.ids import BridgeId, ChannelId, PlaybackId
-from stasis_app.calls import causes, dialing, naming, refer
+from stasis_app.calls import causes, dialing, naming, queueing, refer
 from stasis_app.calls import transfers as xfer
 from stasis_app.calls.ivr_bridge import IvrDriver
 from stasis_app.calls.messages import (
@@ -83,6 +90,10 @@ from stasis_app.calls.messages import (
     PhoneTransfer,
     PlaybackDone,
     PlayMedia,
+    QueueAnnounce,
+    QueueExpired,
+    QueueOffer,
+    QueueRefused,
     Record,
     Shutdown,
     StopMedia,
@@ -96,13 +107,21 @@ from stasis_app.calls.views import LiveCallView, PartyState, PartyView, Role, Tr
 from stasis_app.errors import CallStateConflict, IllegalCallInput
 from stasis_app.events import catalogue as ev
 from stasis_app.ivr import IvrDefinition
+from stasis_app.queues.model import QueueConfig
 
 
 class CallMachine:
     """One call; see the module rules. Not thread-safe: one call task drives it."""
 
     def __init__(
-        self, call_id: str, caller: Caller, dialed: str, ivr: Callable[[], IvrDefinition]
+        self,
+        call_id: str,
+        caller: Caller,
+        dialed: str,
+        ivr: Callable[[], IvrDefinition],
+        *,
+        queues: Callable[[], QueueConfig] = QueueConfig,
+        arrived: datetime | None = None,
     ) -> None:
         self.id = call_id
         self.dialed = dialed
@@ -128,10 +147,13 @@ class CallMachine:
         self.disposition = "abandoned"
         self.cause: int | None = None
         self.callee_extension: str | None = None
-        self.ivr = IvrDriver(call_id, ivr)
+        self.ivr = IvrDriver(call_id, ivr, arrived)
+        self.queues = queues
+        self.queued: queueing.Queued | None = None
         self._says: dict[PlaybackId, Callable[[], None]] = {}
         self._legs = 0
         self._consults = 0
+        self._queue_bridges = 0
         self._said = 0
         self._out: list[Output] = []
 
@@ -166,6 +188,16 @@ class CallMachine:
         self.parties[self.caller.channel].state = PartyState.TALKING
         self.bridge, self.stage, self.disposition = bridge, Stage.BRIDGED, "answered"
         self.callee_extension = extension
+        self.emit(Record(ev.Adopted(stage=self.stage.value)))
+        return self._flush()
+
+    def adopt_queued(self, queue: str, bridge: BridgeId, joined: float) -> list[Output]:
+        """Resume a caller found waiting in a queue's holding bridge after a restart."""
+        if self.stage is not Stage.ROUTING:
+            raise IllegalCallInput(self.stage.value, "adopt_queued()")
+        self.parties[self.caller.channel].answered = True
+        self.parties[self.caller.channel].state = PartyState.UP
+        queueing.adopt(self, queue, bridge, joined)
         self.emit(Record(ev.Adopted(stage=self.stage.value)))
         return self._flush()
 
@@ -262,17 +294,19 @@ class CallMachine:
 
     def release_all_but(self, keep: ChannelId) -> None:
         """Leave ``keep`` alone in the call: no IVR, prompt, bridge, music or other party."""
-        for playback in self._says:
-            self.emit(StopMedia(playback))
-        self._says.clear()
+        self.stop_saying()
         self._clear(keep, causes.NORMAL)
         self.holder = None
         self.dial = None
         self.set_state(keep, PartyState.UP)
 
     def _clear(self, keep: ChannelId | None, cause: int) -> None:
-        """Stop the IVR, release every party but ``keep``, end a consultation, drop the bridge."""
+        """Stop the IVR, leave the queue, release every party but ``keep``, end a consultation,
+        drop the bridge."""
         self.ivr.stop(self)
+        if self.queued is not None:
+            # The caller gone while waiting is an abandoned call; any other way out is not.
+            queueing.drop(self, "dropped" if self.anchor in self.parties else "abandoned")
         for channel in [c for c in self.parties if c != keep]:
             self.release(channel, cause)
         if self.consult is not None:
@@ -299,13 +333,26 @@ class CallMachine:
         self._consults += 1
         return naming.consult_bridge_id(self.id, self._consults)
 
+    def new_queue_bridge(self) -> BridgeId:
+        self._queue_bridges += 1
+        return naming.queue_bridge_id(self.id, self._queue_bridges)
+
     # ------------------------------------------------------------------------------- prompts
     def say(self, prompt: str, then: Callable[[], None]) -> None:
         """Play ``prompt`` to the anchor; when it has finished, run ``then``."""
+        self.say_many((prompt,), then)
+
+    def say_many(self, prompts: tuple[str, ...], then: Callable[[], None]) -> None:
         self._said += 1
         playback = naming.say_playback_id(self.id, self._said)
         self._says[playback] = then
-        self.emit(PlayMedia(self.anchor, playback, (prompt,), self.language()))
+        self.emit(PlayMedia(self.anchor, playback, prompts, self.language()))
+
+    def stop_saying(self) -> None:
+        """Stop the call's own prompts (their ``then`` never runs)."""
+        for playback in self._says:
+            self.emit(StopMedia(playback))
+        self._says.clear()
 
     def announce(self, prompt: str, extension: str) -> None:
         """Play ``prompt`` to the anchor, then route it to ``extension``."""
@@ -347,7 +394,7 @@ class CallMachine:
         if event.channel not in self.parties:
             self.emit(HangupChannel(event.channel, causes.NORMAL))
 
-    def _gone(self, event: PartyGone) -> None:
+    def gone(self, event: PartyGone) -> None:
         if self.stage is Stage.ECHO and event.channel == self.anchor:
             self.end(causes.NORMAL)  # it left Stasis for Echo(); the call is Asterisk's now
             return
@@ -377,7 +424,7 @@ class CallMachine:
     def _timer(self, event: TimerFired) -> None:
         self.ivr.timer(self, event.token)
 
-    def _failed(self, event: OperationFailed) -> None:
+    def operation_failed(self, event: OperationFailed) -> None:
         op = event.op
         if isinstance(op, (Originate, CheckEndpoint)):
             if self.stage is Stage.CONSULTING:
@@ -424,12 +471,17 @@ _REQUESTS = (
 
 _ALIVE: dict[type[Any], _Handler] = {
     PartyAnswered: CallMachine.late_answer,
-    PartyGone: CallMachine._gone,
+    PartyGone: CallMachine.gone,
     DtmfReceived: CallMachine._ignore,
     PlaybackDone: CallMachine._played,
     TimerFired: CallMachine._ignore,
-    OperationFailed: CallMachine._failed,
+    OperationFailed: CallMachine.operation_failed,
     PhoneTransfer: refer.phone_blind,  # declined unless two parties talk
+    # The ACD decided before the caller left the queue: nothing to do any more.
+    QueueOffer: CallMachine._ignore,
+    QueueAnnounce: CallMachine._ignore,
+    QueueExpired: CallMachine._ignore,
+    QueueRefused: CallMachine._ignore,
     Shutdown: CallMachine._shutdown,
 }
 _IGNORE_ALL: dict[type[Any], _Handler] = {
@@ -437,6 +489,7 @@ _IGNORE_ALL: dict[type[Any], _Handler] = {
     for t in (
         *(PartyAnswered, PartyGone, DtmfReceived, PlaybackDone, TimerFired),
         *(EndpointChecked, OperationFailed, PhoneTransfer, Shutdown),
+        *(QueueOffer, QueueAnnounce, QueueExpired, QueueRefused),
     )
 }
 _TABLE: dict[Stage, dict[type[Any], _Handler]] = {
@@ -452,6 +505,17 @@ _TABLE: dict[Stage, dict[type[Any], _Handler]] = {
         **_ALIVE,
         PartyAnswered: dialing.connect,
         EndpointChecked: dialing.endpoint_checked,
+        BlindTransfer: CallMachine.blind,
+    },
+    Stage.QUEUED: {
+        **_ALIVE,
+        PartyAnswered: queueing.answered,
+        PartyGone: queueing.gone,
+        OperationFailed: queueing.failed,
+        QueueOffer: queueing.offer,
+        QueueAnnounce: queueing.announce,
+        QueueExpired: queueing.expired,
+        QueueRefused: queueing.refused,
         BlindTransfer: CallMachine.blind,
     },
     Stage.BRIDGED: {
@@ -494,6 +558,10 @@ ALL_INPUTS: tuple[type[Any], ...] = (
     EndpointChecked,
     OperationFailed,
     PhoneTransfer,
+    QueueOffer,
+    QueueAnnounce,
+    QueueExpired,
+    QueueRefused,
     *_REQUESTS,
     Shutdown,
 )

@@ -134,6 +134,36 @@ class TakeOver:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueOffer:
+    """The queue offers this call to ``agents`` (ring each for ``ring_timeout`` seconds)."""
+
+    queue: str
+    agents: tuple[str, ...]
+    ring_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAnnounce:
+    """Tell the waiting caller their position and estimated wait (None: do not say it)."""
+
+    position: int | None
+    wait_minutes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueExpired:
+    """The caller waited the queue's max_wait: send them where on_max_wait says."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRefused:
+    """The queue would not take the caller (``reason``: full, unknown-queue)."""
+
+    queue: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Shutdown:
     """The worker is stopping: end the call now with ``cause``."""
 
@@ -159,6 +189,10 @@ Input = (
     | EndpointChecked
     | OperationFailed
     | PhoneTransfer
+    | QueueOffer
+    | QueueAnnounce
+    | QueueExpired
+    | QueueRefused
     | Request
     | Shutdown
 )
@@ -205,6 +239,7 @@ class Originate:
     caller_id: str
     args: tuple[str, ...]
     originator: ChannelId | None
+    timeout: float | None = None  # seconds it rings; None: the worker's CTI_RING_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +251,8 @@ class HangupChannel:
 @dataclass(frozen=True, slots=True)
 class CreateBridge:
     bridge: BridgeId
+    holding: bool = False  # a holding bridge (callers wait, hear music) instead of mixing
+    name: str | None = None  # None: cti-<call>
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +274,10 @@ class DestroyBridge:
 
 @dataclass(frozen=True, slots=True)
 class StartMoh:
-    """Music on hold to everyone in ``bridge``."""
+    """Music on hold to everyone in ``bridge`` (``music``: the class; None: default)."""
 
     bridge: BridgeId
+    music: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,4 +363,37 @@ class ShowMenu:
     menu: str | None
 
 
-Output = Operation | StartTimer | CancelTimer | Record | Bind | ShowMenu
+@dataclass(frozen=True, slots=True)
+class JoinQueue:
+    """The anchor joins ``queue`` (``joined``: when it first did, for a call recovered after a
+    restart). A refusal comes back as :class:`QueueRefused`."""
+
+    queue: str
+    joined: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveQueue:
+    """The anchor left its queue: ``abandoned``, ``overflowed`` (to ``to``) or ``dropped``."""
+
+    outcome: str
+    to: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferMissed:
+    """The offered ``agent`` did not take the call (its leg failed or gave up ringing)."""
+
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTaken:
+    """The offered ``agent`` answered on ``channel``: it talks to the caller now."""
+
+    agent: str
+    channel: ChannelId
+
+
+QueueNote = JoinQueue | LeaveQueue | OfferMissed | OfferTaken
+Output = Operation | StartTimer | CancelTimer | Record | Bind | ShowMenu | QueueNote

@@ -5,6 +5,8 @@ call), which is what lets recovery find a call's channels and bridges again afte
 
 * outbound legs: ``<call>-leg<n>``; they enter Stasis with the args ``("dialed", <call>)``;
 * the call's bridge: ``<call>-bridge``; an attended transfer's consultation: ``<call>-consult<n>``;
+* a caller waiting in a queue: the holding bridge ``<call>-queue<n>`` named ``cti-queue:<queue>``
+  (its creation time is when the caller joined: recovery restores the queue's order from it);
 * playbacks: ``<call>-p<token>`` (IVR prompts; ``<call>-s<n>p<token>`` in the call's n-th visit
   of the IVR) and ``<call>-say<n>`` (the call's own prompts);
 * click-to-dial: the first leg is ``click-<random>`` and enters Stasis with ``("click", <to>)``.
@@ -21,6 +23,8 @@ LEG_ARG: Final = "dialed"  # Stasis args of a leg we originated: ("dialed", call
 CLICK_ARG: Final = "click"  # Stasis args of a click-to-dial first leg: ("click", <to extension>)
 BRIDGE_SUFFIX: Final = "-bridge"
 CONSULT_MARK: Final = "-consult"
+QUEUE_MARK: Final = "-queue"
+QUEUE_BRIDGE_NAME: Final = "cti-queue:"
 ECHO_CONTEXT: Final = "cti-echo"  # the dialplan context that echoes (ARI has no echo operation)
 
 
@@ -34,6 +38,21 @@ def bridge_id(call_id: str) -> BridgeId:
 
 def consult_bridge_id(call_id: str, n: int) -> BridgeId:
     return BridgeId(f"{call_id}{CONSULT_MARK}{n}")
+
+
+def queue_bridge_id(call_id: str, n: int) -> BridgeId:
+    return BridgeId(f"{call_id}{QUEUE_MARK}{n}")
+
+
+def queue_bridge_name(queue: str) -> str:
+    return f"{QUEUE_BRIDGE_NAME}{queue}"
+
+
+def queue_of_bridge(bridge_id: str, name: str) -> str | None:
+    """The queue a holding bridge of ours holds callers for, or None if it is not one."""
+    if QUEUE_MARK in bridge_id and name.startswith(QUEUE_BRIDGE_NAME):
+        return name.removeprefix(QUEUE_BRIDGE_NAME) or None
+    return None
 
 
 def ivr_playback_id(call_id: str, session: int, token: int) -> PlaybackId:
@@ -52,7 +71,7 @@ def is_leg(channel_id: str) -> bool:
 
 def call_of(resource_id: str) -> str:
     """The call id of one of our legs or bridges (a caller's channel id is its own call id)."""
-    for mark in (LEG_MARK, CONSULT_MARK):
+    for mark in (LEG_MARK, CONSULT_MARK, QUEUE_MARK):
         if mark in resource_id:
             return resource_id.split(mark, 1)[0]
     return resource_id.removesuffix(BRIDGE_SUFFIX)
@@ -79,6 +98,8 @@ __all__ = [
     "ECHO_CONTEXT",
     "LEG_ARG",
     "LEG_MARK",
+    "QUEUE_BRIDGE_NAME",
+    "QUEUE_MARK",
     "bridge_id",
     "call_of",
     "consult_bridge_id",
@@ -88,5 +109,8 @@ __all__ = [
     "is_leg",
     "ivr_playback_id",
     "leg_id",
+    "queue_bridge_id",
+    "queue_bridge_name",
+    "queue_of_bridge",
     "say_playback_id",
 ]

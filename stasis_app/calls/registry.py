@@ -145,6 +145,9 @@ class LiveRegistry:
         self._endpoints: dict[EndpointId, _Ep] = {}
         self._gone: set[ChannelId] = set()
         self._gone_order: deque[ChannelId] = deque()
+        # Live channels per extension (from channel names): the queues ask whether a phone is
+        # on a call at every offer, so it is counted as channels come and go, not searched.
+        self._per_extension: dict[str, int] = {}
         self.resets = 0
 
     # ------------------------------------------------------------------------------ feeding
@@ -191,6 +194,9 @@ class LiveRegistry:
                 dialed, call_id = _identity(channel, None)
                 # An Up channel's answer time is unknown after a restart: better unsaid than wrong.
                 self._channels[channel.id] = _Live(channel, dialed, call_id)
+        self._per_extension = {}
+        for live in self._channels.values():
+            self._count(live.channel.name, 1)
         self._bridges = {b.id: b for b in bridges}
         for bridge in bridges:
             for member in bridge.channels:
@@ -253,6 +259,15 @@ class LiveRegistry:
         views = [_endpoint_view(ep) for ep in self._endpoints.values()]
         return sorted(views, key=lambda v: (v.technology, v.resource))
 
+    def busy(self, extension: str) -> bool:
+        """Whether a live channel (one we see) is the phone ``extension``'s."""
+        return extension in self._per_extension
+
+    def online(self, extension: str) -> bool:
+        """Whether the PJSIP endpoint ``extension`` is registered (online)."""
+        ep = self._endpoints.get(EndpointId(f"PJSIP/{extension}"))
+        return ep is not None and ep.endpoint.state == "online"
+
     def endpoint(self, endpoint_id: str) -> EndpointView | None:
         ep = self._endpoints.get(EndpointId(endpoint_id))
         return _endpoint_view(ep) if ep is not None else None
@@ -264,6 +279,7 @@ class LiveRegistry:
         if live is None:
             live = _Live(channel, dialed, call_id)
             self._channels[channel.id] = live
+            self._count(channel.name, 1)
             self._gone.discard(channel.id)
         else:  # a leg we saw ringing has answered and entered Stasis
             live.dialed, live.call_id = dialed or live.dialed, call_id
@@ -289,6 +305,7 @@ class LiveRegistry:
             dialed, call_id = _identity(channel, None)
             live = _Live(channel, dialed, call_id)
             self._channels[channel.id] = live
+            self._count(channel.name, 1)
         self._update(live, channel, at)
         return live
 
@@ -298,8 +315,18 @@ class LiveRegistry:
         if live.answered is None and channel.state == "Up":
             live.answered = at
 
+    def _count(self, channel_name: str, delta: int) -> None:
+        extension = extension_of(channel_name)
+        left = self._per_extension.get(extension, 0) + delta
+        if left > 0:
+            self._per_extension[extension] = left
+        else:
+            self._per_extension.pop(extension, None)
+
     def _forget(self, channel_id: ChannelId) -> None:
-        self._channels.pop(channel_id, None)
+        live = self._channels.pop(channel_id, None)
+        if live is not None:
+            self._count(live.channel.name, -1)
         if channel_id not in self._gone:
             self._gone.add(channel_id)
             self._gone_order.append(channel_id)

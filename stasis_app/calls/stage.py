@@ -10,6 +10,7 @@ class Stage(enum.Enum):
     IVR = "ivr"  # the anchor walks the IVR
     ANNOUNCING = "announcing"  # the anchor hears a prompt, then is routed on
     DIALING = "dialing"  # a phone rings for the anchor (who hears ringback)
+    QUEUED = "queued"  # the anchor waits in a queue (holding bridge, music); agents may ring
     BRIDGED = "bridged"  # two parties talk
     HOLDING = "holding"  # one party put the other on hold
     CONSULTING = "consulting"  # an attended transfer: moved party on hold, initiator consults

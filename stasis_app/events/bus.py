@@ -25,10 +25,27 @@ usual case: an agent hands the caller over, and the target sees who is coming)::
                                               now the target's, who already had "answered"
     TransferCancelled  -> transfer-cancelled  the target stops ringing or is dropped (reason)
     Held / Unheld      -> held / unheld       ``extension`` put the call on hold / took it back
+    QueueJoined        -> queue-joined        the caller waits in ``queue`` at ``position``
+    AgentOffered       -> agent-offered       the queue rings agent ``extension`` for the caller
+    AgentMissed        -> agent-missed        that agent did not take it (``reason``); the caller
+                                              keeps their place
+    AgentAnswered      -> agent-answered      agent ``extension`` took the caller after ``wait`` s
+    QueueAbandoned     -> queue-abandoned     the caller hung up after ``wait`` s in ``queue``
+    QueueOverflowed    -> queue-overflowed    the queue sent the caller on ``to`` (``reason``:
+                                              max-wait, or full: never joined, ``wait`` 0)
     CallEnded          -> ended               disposition, cause, duration
 
+Queue pops carry ``queue``; the caller-side ones (joined, abandoned, overflowed) have an empty
+``extension``. A queue call also gives the pops of its parts: the agent's phone rings
+(``ringing``) when it is offered and is ``answered`` when bridged, as for any dialed phone.
+
 A subscription filtered by extension receives the events of every call that extension took part
-in, as caller, as the dialed extension, as a phone rung by the call or as a transfer target.
+in, as caller, as the dialed extension, as a phone rung by the call (an offered queue agent too,
+from its offer on, also when it missed) or as a transfer target.
+
+Agents' state changes are not call events: the queue service hands them to
+:meth:`EventBus.publish_agent` as ready items (``{"type": "agent-state", "extension": ...}``),
+which reach every unfiltered subscriber and those filtered on that extension, unchanged.
 """
 
 from __future__ import annotations
@@ -37,7 +54,7 @@ import asyncio
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias, assert_never
 
 from stasis_app.events import catalogue as ev
 from stasis_app.events.record import CallEvent
@@ -149,6 +166,16 @@ class EventBus:
             if subscription.extension is None or subscription.extension in parties:
                 subscription.offer(pop)
 
+    def publish_agent(self, item: ScreenPop) -> None:
+        """Fan out an item about an agent, not a call (``{"type": "agent-state", "extension":
+        "1001", "state": "paused", ...}``): to every unfiltered subscriber and to those filtered
+        on ``item["extension"]``, as given. Never blocks: a full subscriber loses its oldest
+        items, as with call events."""
+        extension = item.get("extension")
+        for subscription in list(self._subscribers):
+            if subscription.extension is None or subscription.extension == extension:
+                subscription.offer(item)
+
     # ------------------------------------------------------------------------------ mapping
     def _info(self, call_id: str) -> _CallInfo:
         info = self._calls.get(call_id)
@@ -186,6 +213,8 @@ class EventBus:
 
 def _what(fact: ev.Fact | None, info: _CallInfo, event: CallEvent) -> ScreenPop | None:
     """The pop's own fields (type, extension and the type's extras), or None: not for screens."""
+    if isinstance(fact, _Queued):
+        return _queued(fact, info)
     what: ScreenPop | None = None
     match fact:
         case ev.Dialing():
@@ -225,7 +254,40 @@ def _what(fact: ev.Fact | None, info: _CallInfo, event: CallEvent) -> ScreenPop 
     return what
 
 
+def _queued(fact: _Queued, info: _CallInfo) -> ScreenPop:
+    """The pop of a queue fact: every one is for screens, and carries its ``queue``."""
+    what: ScreenPop
+    match fact:
+        case ev.QueueJoined():
+            what = {"type": "queue-joined", "extension": "", "position": fact.position}
+        case ev.AgentOffered():
+            info.dialing_seen = True  # a phone rings: a later answer only plays a prompt
+            what = {"type": "agent-offered", "extension": _text(fact.agent)}
+        case ev.AgentMissed():
+            what = {"type": "agent-missed", "extension": _text(fact.agent)}
+            what["reason"] = _text(fact.reason)
+        case ev.AgentAnswered():
+            what = {"type": "agent-answered", "extension": _text(fact.agent), "wait": fact.wait}
+        case ev.QueueAbandoned():
+            what = {"type": "queue-abandoned", "extension": "", "wait": fact.wait}
+        case ev.QueueOverflowed():
+            what = {"type": "queue-overflowed", "extension": "", "wait": fact.wait}
+            what |= {"to": _text(fact.to), "reason": _text(fact.reason)}
+        case _:
+            assert_never(fact)
+    what["queue"] = _text(fact.queue)
+    return what
+
+
 _ATTENDED = (ev.TransferStarted, ev.TransferAnswered, ev.TransferCompleted, ev.TransferCancelled)
+_Queued: TypeAlias = (
+    ev.QueueJoined
+    | ev.AgentOffered
+    | ev.AgentMissed
+    | ev.AgentAnswered
+    | ev.QueueAbandoned
+    | ev.QueueOverflowed
+)
 
 
 def _text(value: object) -> str:

@@ -281,6 +281,99 @@ class TransferCancelled(Fact):
     reason: str = _at("cti.reason")  # cancelled, busy, no-answer, unavailable, target-hangup
 
 
+# -- queues ----------------------------------------------------------------------------------------
+# Every caller who joins a queue ends with exactly one outcome fact (answered, abandoned or
+# overflowed), each with ``wait`` and ``within_sl`` (1: answered within the service-level
+# threshold of the queue, else 0): the mean of cti.queue.within_sl over them is the service level.
+# A caller refused because the queue is full gives only the outcome (overflowed, reason "full").
+# docs/call-events.md ("Queues") states the definitions the dashboards chart.
+
+
+@dataclass(frozen=True, slots=True)
+class QueueJoined(Fact):
+    """The caller joined ``queue`` at ``position`` (1: next to be served)."""
+
+    ACTION: ClassVar[str] = "queue-joined"
+    queue: str = _at("cti.queue.name")
+    position: int = _at("cti.queue.position")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOffered(Fact):
+    """The queue rings ``agent`` for the caller (``leg`` is the agent's channel)."""
+
+    ACTION: ClassVar[str] = "agent-offered"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+    queue: str = _at("cti.queue.name")
+    agent: str = _at("cti.queue.agent")
+    leg: str = _at("asterisk.leg_channel_id")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMissed(Fact):
+    """An offered agent did not take the call (no-answer, busy, unavailable); the caller keeps
+    their place and the next agent is offered."""
+
+    ACTION: ClassVar[str] = "agent-missed"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+    OUTCOME: ClassVar[str | None] = "failure"
+    queue: str = _at("cti.queue.name")
+    agent: str = _at("cti.queue.agent")
+    reason: str = _at("cti.reason")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAnswered(Fact):
+    """``agent`` took the caller after ``wait`` seconds in ``queue``."""
+
+    ACTION: ClassVar[str] = "agent-answered"
+    TYPES: ClassVar[tuple[str, ...]] = ("connection",)
+    OUTCOME: ClassVar[str | None] = "success"
+    queue: str = _at("cti.queue.name")
+    agent: str = _at("cti.queue.agent")
+    wait: float = _at("cti.queue.wait")
+    within_sl: int = _at("cti.queue.within_sl")
+    outcome: str = _at("cti.queue.outcome", "answered")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAbandoned(Fact):
+    """The caller hung up after ``wait`` seconds in ``queue``, at ``position``."""
+
+    ACTION: ClassVar[str] = "queue-abandoned"
+    OUTCOME: ClassVar[str | None] = "failure"
+    queue: str = _at("cti.queue.name")
+    wait: float = _at("cti.queue.wait")
+    position: int = _at("cti.queue.position")
+    within_sl: int = _at("cti.queue.within_sl", 0)
+    outcome: str = _at("cti.queue.outcome", "abandoned")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueOverflowed(Fact):
+    """The queue sent the caller on after ``wait`` seconds (``reason``: max-wait, or full: the
+    caller was refused on arrival, never joined, ``wait`` 0) to ``to`` (``queue <name>``,
+    ``extension <number>`` or ``hang up``)."""
+
+    ACTION: ClassVar[str] = "queue-overflowed"
+    OUTCOME: ClassVar[str | None] = "failure"
+    queue: str = _at("cti.queue.name")
+    wait: float = _at("cti.queue.wait")
+    reason: str = _at("cti.reason")
+    to: str = _at("cti.queue.overflow_to")
+    within_sl: int = _at("cti.queue.within_sl", 0)
+    outcome: str = _at("cti.queue.outcome", "overflowed")
+
+
+@dataclass(frozen=True, slots=True)
+class HoursClosed(Fact):
+    """The caller reached ``menu`` outside its opening hours (``hours``): its closed action ran."""
+
+    ACTION: ClassVar[str] = "hours-closed"
+    menu: str = _at("cti.menu")
+    hours: str = _at("cti.hours")
+
+
 CATALOGUE: Final[tuple[type[Fact], ...]] = (
     CallStarted,
     Adopted,
@@ -306,7 +399,15 @@ CATALOGUE: Final[tuple[type[Fact], ...]] = (
     TransferAnswered,
     TransferCompleted,
     TransferCancelled,
+    QueueJoined,
+    AgentOffered,
+    AgentMissed,
+    AgentAnswered,
+    QueueAbandoned,
+    QueueOverflowed,
+    HoursClosed,
 )
+QUEUE_OUTCOMES: Final = (AgentAnswered, QueueAbandoned, QueueOverflowed)
 BY_ACTION: Final[Mapping[str, type[Fact]]] = {fact.ACTION: fact for fact in CATALOGUE}
 
 
@@ -383,8 +484,12 @@ __all__ = [
     "BY_ACTION",
     "CATALOGUE",
     "EXTRA",
+    "QUEUE_OUTCOMES",
     "SPECIAL",
     "Adopted",
+    "AgentAnswered",
+    "AgentMissed",
+    "AgentOffered",
     "Answered",
     "Bridged",
     "CallEnded",
@@ -398,10 +503,14 @@ __all__ = [
     "EchoStarted",
     "Fact",
     "Held",
+    "HoursClosed",
     "InputTimeout",
     "InvalidInput",
     "MenuEntered",
     "OptionChosen",
+    "QueueAbandoned",
+    "QueueJoined",
+    "QueueOverflowed",
     "RetriesExhausted",
     "Shape",
     "TransferAnswered",

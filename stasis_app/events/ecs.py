@@ -13,6 +13,16 @@ the hangup cause, call-ended's disposition, duration and IVR path); EXTRA fields
 fact does not have, go to ``cti.extra``, which is stored, not indexed. An action the catalogue
 lacks (an older or newer version's) is placed by field name where the catalogue agrees on one
 (see ``_fallback``), its parties and cause are read as usual, and the rest goes to ``cti.extra``.
+A value that is not of its field's type and cannot be made one (``"soon"`` for the queue wait of
+a hand-written record) goes to ``cti.extra`` too: the event is kept, the bad value not indexed.
+
+The queue facts need nothing special: their fields are plain paths under ``cti.queue.*`` (the
+agent at ``cti.queue.agent``, for per-agent charts), ``event.outcome`` is the fact's OUTCOME
+like everywhere, and ``cti.queue.within_sl`` is an integer 0/1 so that its average over the
+outcome facts is the service level (docs/call-events.md, "Queues"). The one rule they add: an
+indexed field with a default (an outcome fact's ``outcome`` and ``within_sl``) is indexed with it
+when the record lacks it, as :func:`~stasis_app.events.catalogue.read` would give it, so that a
+hand-written record is not left out of the service level.
 
 Every path is mapped in ``templates/index-template.json`` and documented in docs/call-events.md
 (tests/unit/test_events_catalogue.py checks both); the template maps unknown fields as
@@ -102,6 +112,22 @@ _TYPES: Final[Mapping[str, tuple[str, ...]]] = {f.ACTION: f.TYPES for f in CATAL
 _OUTCOMES: Final[Mapping[str, str]] = {f.ACTION: f.OUTCOME for f in CATALOGUE if f.OUTCOME}
 
 
+def _defaults(fact: type[Fact]) -> dict[str, Any]:
+    """The indexed fields that have a default other than None (the queue outcome facts'
+    ``outcome`` and ``within_sl``): what a record that lacks them is indexed with."""
+    places = dict(placements(fact))
+    return {
+        f.name: f.default
+        for f in dataclasses.fields(fact)
+        if f.default not in (None, dataclasses.MISSING) and places[f.name] not in (SPECIAL, EXTRA)
+    }
+
+
+_DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {
+    f.ACTION: defaults for f in CATALOGUE if (defaults := _defaults(f))
+}
+
+
 def timestamp(at: float) -> str:
     """Epoch seconds -> ISO 8601 UTC with milliseconds, the form Elasticsearch's ``date`` parses."""
     moment = datetime.fromtimestamp(at, UTC)
@@ -139,9 +165,14 @@ def to_ecs(event: CallEvent) -> dict[str, Any]:
     }
     places = _PLACES.get(event.action, _FALLBACK)
     special: dict[str, Any] = {}
-    placed: list[tuple[_Place, Any]] = []
+    placed: list[tuple[str, _Place, Any]] = []
     extra: dict[str, Any] = {}
-    for key, value in event.data.items():
+    data = event.data
+    defaults = _DEFAULTS.get(event.action)
+    if defaults is not None:  # a record written without them still counts in the queue charts
+        data = {k: v for k, v in data.items() if v is not None}
+        data |= {k: v for k, v in defaults.items() if k not in data}
+    for key, value in data.items():
         if value is None:
             continue
         place = places.get(key)
@@ -150,14 +181,17 @@ def to_ecs(event: CallEvent) -> dict[str, Any]:
         elif place.target == SPECIAL:
             special[key] = value
         else:
-            placed.append((place, value))
+            placed.append((key, place, value))
     _parties(doc, event, special)
     cause = special.get("cause")
     if isinstance(cause, int) and not isinstance(cause, bool):
         _put(doc, "asterisk.hangup_cause", cause)
         _put(doc, "asterisk.hangup_cause_name", HANGUP_CAUSES.get(cause, f"CAUSE_{cause}"))
-    for place, value in placed:
-        _put(doc, place.target, _indexed(place.kind, value))
+    for key, place, value in placed:
+        try:
+            _put(doc, place.target, _indexed(place.kind, value))
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
+            extra[key] = value
     if event.action == CallEnded.ACTION:
         _ended(doc, event, special)
     elif event.action in _OUTCOMES:
@@ -168,9 +202,12 @@ def to_ecs(event: CallEvent) -> dict[str, Any]:
 
 
 def _indexed(kind: type, value: Any) -> Any:
-    """``value`` as the type its field declares (what the index template maps it as)."""
+    """``value`` as the type its field declares (what the index template maps it as); raises
+    TypeError, ValueError or OverflowError when it cannot be one."""
     if kind is int:
         return int(value)
+    if kind is float:
+        return float(value)
     if kind is str:
         return str(value)
     return _json_safe(value)

@@ -1,5 +1,8 @@
 """``cti es setup``: the index template, the lifecycle policy and the Kibana dashboards.
 
+The dashboards are one NDJSON file (:data:`DASHBOARDS`): the data view, the "CTI calls" and the
+"CTI queues" dashboards and their panels, imported together.
+
 The same calls work against Elasticsearch 8, 9 and OpenSearch 2 (plain REST, no client library;
 see docs/decisions/0003). The one difference that matters is the lifecycle: ILM exists only on
 Elasticsearch, and OpenSearch rejects a template naming ``index.lifecycle.name``, so the template
@@ -178,5 +181,5 @@ async def setup(
             dashboards,
             headers=kibana_headers if kibana_headers is not None else headers,
         )
-        progress(f"{kibana_url}: imported {imported} saved objects (CTI calls dashboard)")
+        progress(f"{kibana_url}: imported {imported} saved objects (CTI calls, CTI queues)")
     return SetupReport(distribution, template, lifecycle, imported)

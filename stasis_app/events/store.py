@@ -12,6 +12,10 @@ methods on per-thread read-only connections: call them from a worker thread
 
 The events table doubles as the Elasticsearch outbox: ``state`` is pending (0), shipped (1) or
 dead-lettered (2). An event is written once and only its state changes afterwards.
+
+The queues keep two things here across worker restarts: each agent's state (``save_agent``, one
+row per extension, never purged by retention) and today's queue figures, rebuilt from the queue
+events themselves (``queue_outcomes_since``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -65,7 +69,26 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE INDEX IF NOT EXISTS calls_started ON calls(started);
 CREATE TABLE IF NOT EXISTS dead_letters (
     event_id TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS agents (
+    extension TEXT PRIMARY KEY, doc TEXT NOT NULL, at REAL NOT NULL);
 """
+# The queue events today's figures are rebuilt from: who joined, and each caller's one outcome.
+_QUEUE_FACTS: Final = (ev.QueueJoined, *ev.QUEUE_OUTCOMES)
+# Where each of their fields sits in the ECS document (their data is not stored apart from it).
+_QUEUE_PLACES: Final[Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]] = {
+    fact.ACTION: tuple(
+        (name, tuple(place.split(".")))
+        for name, place in ev.placements(fact)
+        if place not in (ev.SPECIAL, ev.EXTRA)
+    )
+    for fact in _QUEUE_FACTS
+}
+# Only placeholders are joined in: the actions are parameters.
+_QUEUE_EVENTS: Final = (
+    "SELECT at, action, doc FROM events WHERE at >= ? AND action IN ("  # noqa: S608
+    + ", ".join("?" * len(_QUEUE_PLACES))
+    + ") ORDER BY at, rowid"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +277,49 @@ class CallStore:
         """Delete calls, events and dead letters older than ``days`` (but not undelivered events
         when ``keep_unshipped``, nor the calls they belong to); resolves to calls deleted."""
         return self._submit(lambda conn: self._purge(conn, days))
+
+    # --------------------------------------------------------------------- queue agents
+    def save_agent(self, extension: str, doc: Mapping[str, Any]) -> Future[None]:
+        """Keep ``doc`` as ``extension``'s agent state, replacing what was kept. Like ``emit``,
+        it only queues the write (``doc`` is copied now). Retention never deletes agents."""
+        try:
+            text = json.dumps(doc, separators=(",", ":"), default=str)
+        except (TypeError, ValueError) as exc:
+            # A bad document must not reach the caller's stack (the ACD, on the event loop).
+            log.exception("store.agent_rejected", extension=extension)
+            failed: Future[None] = Future()
+            failed.set_exception(exc)
+            return failed
+        at = self._clock()
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO agents VALUES (?, ?, ?)", (extension, text, at))
+
+        return self._submit(run)
+
+    def load_agents(self) -> dict[str, dict[str, Any]]:
+        """Every kept agent state by extension (sync: at startup, via ``asyncio.to_thread``).
+        A row that is not a JSON object is skipped with a warning, never fatal."""
+        agents: dict[str, dict[str, Any]] = {}
+        for extension, text in self._reader().execute(
+            "SELECT extension, doc FROM agents ORDER BY extension"
+        ):
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                doc = None
+            if isinstance(doc, dict):
+                agents[extension] = doc
+            else:
+                log.warning("store.agent_unreadable", extension=extension)
+        return agents
+
+    def queue_outcomes_since(self, at: float) -> list[tuple[float, str, dict[str, Any]]]:
+        """``(at, action, data)`` of every queue-joined event and queue outcome (answered,
+        abandoned, overflowed) stored at or after ``at``, oldest first: what today's figures
+        are rebuilt from. ``data`` is the record's data, read back from the ECS document."""
+        rows = self._reader().execute(_QUEUE_EVENTS, (at, *_QUEUE_PLACES))
+        return [(when, action, _queue_data(action, json.loads(doc))) for when, action, doc in rows]
 
     # ----------------------------------------------------------------------------- reads
     def list_calls(
@@ -514,6 +580,21 @@ def _filters(
         clauses.append("disposition = ?")
         params.append(disposition)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _queue_data(action: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The data of a queue event, back from its ECS document: the inverse of ``to_ecs`` for
+    fields placed at a path, plus ``cti.extra`` (fields the catalogue did not know)."""
+    cti = doc.get("cti")
+    extra = cti.get("extra") if isinstance(cti, Mapping) else None
+    data: dict[str, Any] = dict(extra) if isinstance(extra, Mapping) else {}
+    for name, path in _QUEUE_PLACES[action]:
+        node: Any = doc
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is not None:
+            data[name] = node
+    return data
 
 
 def _summary(row: Sequence[Any]) -> CallSummary:

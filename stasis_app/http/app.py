@@ -1,7 +1,7 @@
 """``create_app``: the FastAPI application, built from the worker's live objects.
 
-Everything the routes touch is passed in (the registry, the bus, the call control, the status),
-so tests build the app around fakes and drive it through ``httpx.ASGITransport``.
+Everything the routes touch is passed in (the registry, the bus, the call control, the queues,
+the status), so tests build the app around fakes and drive it through ``httpx.ASGITransport``.
 /health, /openapi.json and /docs need no token; everything else does. CORS is closed unless
 origins are given (``CTI_CORS_ORIGINS``, a comma list).
 """
@@ -21,13 +21,14 @@ from stasis_app.calls.registry import LiveRegistry
 from stasis_app.events.bus import EventBus
 from stasis_app.http import errors
 from stasis_app.http.auth import no_unknown_query, require_token
+from stasis_app.http.queues import queue_router
 from stasis_app.http.routes import control_router, health_router, history_router, live_router
-from stasis_app.http.seams import CallControl, CallHistory, WorkerStatus
+from stasis_app.http.seams import CallControl, CallHistory, QueueControl, WorkerStatus
 from stasis_app.http.streams import sse_router, websocket_router
 from stasis_app.http.transfers import transfer_router
 
-DESCRIPTION = """Live channels, calls and endpoints, call control (transfer, hold), call history and
-screen-pop events of the cti worker.
+DESCRIPTION = """Live channels, calls and endpoints, call control (transfer, hold), call queues and
+their agents (login, logout, pause), call history and screen-pop events of the cti worker.
 
 Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, `/docs` and
 `/openapi.json`. Every error is `{"error": {"code", "message", "details"}}`. The live event stream
@@ -46,6 +47,7 @@ def create_app(
     registry: LiveRegistry,
     bus: EventBus,
     control: CallControl,
+    queues: QueueControl,
     status: WorkerStatus,
     token: str,
     history: CallHistory | None = None,
@@ -60,6 +62,7 @@ def create_app(
     app.include_router(live_router(registry, control, now), dependencies=auth)
     app.include_router(control_router(registry, control), dependencies=auth)
     app.include_router(transfer_router(registry, control), dependencies=auth)
+    app.include_router(queue_router(queues), dependencies=auth)
     app.include_router(history_router(history), dependencies=auth)
     app.include_router(sse_router(bus), dependencies=auth)
     app.include_router(websocket_router(bus, token))  # checks the token itself (?token=)

@@ -11,7 +11,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from stasis_app.errors import ConfigError, CtiError
 from stasis_app.http.models import (
+    AgentList,
+    AgentOut,
     BridgeList,
     BridgeOut,
     CallCreated,
@@ -30,6 +32,8 @@ from stasis_app.http.models import (
     HealthOut,
     LiveCallList,
     LiveCallOut,
+    QueueList,
+    QueueOut,
     TransferMode,
     TransferOut,
 )
@@ -157,6 +161,40 @@ class ApiClient:
                 elif not line and data:
                     yield json.loads("\n".join(data))
                     data = []
+
+    # ------------------------------------------------------------------------------ queues
+    def queues(self) -> list[QueueOut]:
+        return self._get("/queues", QueueList).queues
+
+    def queue(self, name: str) -> QueueOut:
+        return self._get(f"/queues/{_segment(name)}", QueueOut)
+
+    def agents(self) -> list[AgentOut]:
+        return self._get("/agents", AgentList).agents
+
+    def login_agent(self, extension: str, queues: Sequence[str] = ()) -> AgentOut:
+        """Log in to ``queues``; none: every queue that lists ``extension`` as an agent."""
+        body = {"queues": list(queues)} if queues else None
+        return self._agent("POST", extension, "login", body)
+
+    def logout_agent(self, extension: str, queues: Sequence[str] = ()) -> AgentOut:
+        """Log out of ``queues``; none: every queue ``extension`` logged in to."""
+        body = {"queues": list(queues)} if queues else None
+        return self._agent("POST", extension, "logout", body)
+
+    def pause_agent(self, extension: str, reason: str | None = None) -> AgentOut:
+        """Offer ``extension`` no calls until :meth:`unpause_agent`; ``reason`` is optional."""
+        body = {"reason": reason} if reason is not None else None
+        return self._agent("POST", extension, "pause", body)
+
+    def unpause_agent(self, extension: str) -> AgentOut:
+        return self._agent("DELETE", extension, "pause")
+
+    def _agent(
+        self, method: str, extension: str, action: str, body: Mapping[str, Any] | None = None
+    ) -> AgentOut:
+        raw = self._request(method, f"/agents/{_segment(extension)}/{action}", body)
+        return self._parse(raw, AgentOut)
 
     # ------------------------------------------------------------------------------ plumbing
     def _get(self, path: str, model: type[M]) -> M:

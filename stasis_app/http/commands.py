@@ -4,7 +4,8 @@ API from a terminal.
 Every command goes through the REST API of the running worker (CTI_API_URL, default
 http://127.0.0.1:3000; token from CTI_API_TOKEN or $CTI_DATA_DIR/api-token). Output is an
 aligned table for people, or JSON with ``--json`` for scripts. ``register(app)`` adds the commands
-to the top-level ``cti`` app.
+to the top-level ``cti`` app; the queue and agent commands are in
+:mod:`stasis_app.http.queue_commands`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def make_client() -> ApiClient:
     return ApiClient.from_environ(os.environ)
 
 
-def _run(action: Callable[[ApiClient], Any]) -> Any:
+def call_api(action: Callable[[ApiClient], Any]) -> Any:
+    """``action`` with the client; any cti error is printed (the API's code and message) and
+    exits 1."""
     try:
         return action(make_client())
     except CtiError as exc:
@@ -50,7 +53,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _dump(items: Sequence[BaseModel] | BaseModel | dict[str, Any]) -> str:
+def dump(items: Sequence[BaseModel] | BaseModel | dict[str, Any]) -> str:
     if isinstance(items, BaseModel):
         return items.model_dump_json(indent=2)
     if isinstance(items, dict):
@@ -60,9 +63,9 @@ def _dump(items: Sequence[BaseModel] | BaseModel | dict[str, Any]) -> str:
 
 def channels(as_json: JsonFlag = False) -> None:
     """Live channels: state, caller, dialed extension, bridge, duration, IVR menu."""
-    found = _run(lambda c: c.channels())
+    found = call_api(lambda c: c.channels())
     if as_json:
-        typer.echo(_dump(found))
+        typer.echo(dump(found))
         return
     if not found:
         typer.echo("no live channels")
@@ -86,9 +89,9 @@ def channels(as_json: JsonFlag = False) -> None:
 
 def endpoints(as_json: JsonFlag = False) -> None:
     """PJSIP endpoints: registration state and contacts."""
-    found = _run(lambda c: c.endpoints())
+    found = call_api(lambda c: c.endpoints())
     if as_json:
-        typer.echo(_dump(found))
+        typer.echo(dump(found))
         return
     if not found:
         typer.echo("no endpoints known yet")
@@ -109,15 +112,15 @@ def call(
     as_json: JsonFlag = False,
 ) -> None:
     """Click-to-dial: ring FROM_EXTENSION, then connect it to TO_EXTENSION."""
-    call_id = _run(lambda c: c.call(from_extension, to_extension))
-    typer.echo(_dump({"call_id": call_id}) if as_json else f"calling: call {call_id}")
+    call_id = call_api(lambda c: c.call(from_extension, to_extension))
+    typer.echo(dump({"call_id": call_id}) if as_json else f"calling: call {call_id}")
 
 
 def live(as_json: JsonFlag = False) -> None:
     """Live calls with their parties (one line each) and any attended transfer."""
-    found = _run(lambda c: c.live_calls())
+    found = call_api(lambda c: c.live_calls())
     if as_json:
-        typer.echo(_dump(found))
+        typer.echo(dump(found))
         return
     if not found:
         typer.echo("no live calls")
@@ -151,19 +154,19 @@ def live(as_json: JsonFlag = False) -> None:
 
 def hangup(channel_id: ChannelArg) -> None:
     """Hang up a live channel."""
-    _run(lambda c: c.hangup(channel_id))
+    call_api(lambda c: c.hangup(channel_id))
     typer.echo(f"hung up {channel_id}")
 
 
 def hold(channel_id: ChannelArg) -> None:
     """Put on hold the party CHANNEL_ID talks to: it hears music until `cti unhold`."""
-    _run(lambda c: c.hold(channel_id))
+    call_api(lambda c: c.hold(channel_id))
     typer.echo(f"{channel_id} holds: the other party hears music")
 
 
 def unhold(channel_id: ChannelArg) -> None:
     """Take back the party CHANNEL_ID put on hold."""
-    _run(lambda c: c.unhold(channel_id))
+    call_api(lambda c: c.unhold(channel_id))
     typer.echo(f"{channel_id} took the other party back from hold")
 
 
@@ -204,34 +207,34 @@ def transfer(
 ) -> None:
     """The default: blind (the caller goes to EXTENSION), or --attended."""
     if not attended:
-        _run(lambda c: c.transfer(channel_id, extension))
+        call_api(lambda c: c.transfer(channel_id, extension))
         done = {"channel_id": channel_id, "extension": extension, "mode": "blind"}
-        typer.echo(_dump(done) if as_json else f"transferred {channel_id} to {extension}")
+        typer.echo(dump(done) if as_json else f"transferred {channel_id} to {extension}")
         return
-    started: TransferOut = _run(lambda c: c.start_transfer(channel_id, extension, "attended"))
-    typer.echo(_dump(started) if as_json else f"transferring: transfer {started.id}")
+    started: TransferOut = call_api(lambda c: c.start_transfer(channel_id, extension, "attended"))
+    typer.echo(dump(started) if as_json else f"transferring: transfer {started.id}")
 
 
 @transfer_app.command("complete")
 def transfer_complete(transfer_id: TransferIdArg, as_json: JsonFlag = False) -> None:
     """Connect the moved party to the answered target; the initiator is released."""
-    done: TransferOut = _run(lambda c: c.complete_transfer(transfer_id))
-    typer.echo(_dump(done) if as_json else f"completed transfer {done.id} to {done.extension}")
+    done: TransferOut = call_api(lambda c: c.complete_transfer(transfer_id))
+    typer.echo(dump(done) if as_json else f"completed transfer {done.id} to {done.extension}")
 
 
 @transfer_app.command("cancel")
 def transfer_cancel(transfer_id: TransferIdArg, as_json: JsonFlag = False) -> None:
     """Hang up the target; the initiator gets the moved party back."""
-    done: TransferOut = _run(lambda c: c.cancel_transfer(transfer_id))
-    typer.echo(_dump(done) if as_json else f"cancelled transfer {done.id}")
+    done: TransferOut = call_api(lambda c: c.cancel_transfer(transfer_id))
+    typer.echo(dump(done) if as_json else f"cancelled transfer {done.id}")
 
 
 @transfer_app.command("show")
 def transfer_show(transfer_id: TransferIdArg, as_json: JsonFlag = False) -> None:
     """One transfer: its state, the moved party, the initiator and the target."""
-    t: TransferOut = _run(lambda c: c.get_transfer(transfer_id))
+    t: TransferOut = call_api(lambda c: c.get_transfer(transfer_id))
     if as_json:
-        typer.echo(_dump(t))
+        typer.echo(dump(t))
         return
     headers = ["ID", "MODE", "STATE", "MOVED", "INITIATOR", "EXTENSION", "TARGET", "REASON"]
     row = [t.id, t.mode, t.state.value, t.moved, t.initiator or "-", t.extension]
@@ -251,7 +254,7 @@ def watch(
             typer.echo(json.dumps(pop) if as_json else describe(pop))
 
     try:
-        _run(follow)
+        call_api(follow)
     except KeyboardInterrupt:
         raise typer.Exit(code=0) from None
 
@@ -261,9 +264,17 @@ def describe(pop: dict[str, Any]) -> str:
     kind = str(pop.get("type", "?"))
     if kind == "overflow":
         return f"(missed {pop.get('dropped')} events: this terminal was too slow)"
+    if kind == "agent-state":  # about an agent, not a call
+        line = f"{kind:<12} {pop.get('extension') or '?':<8} {pop.get('state')}"
+        if pop.get("reason"):
+            line += f" ({pop.get('reason')})"
+        queues = pop.get("queues") or []
+        return line + (f" in {', '.join(map(str, queues))}" if queues else "")
     who = f"{pop.get('caller_name') or ''} <{pop.get('caller_number') or '?'}>".strip()
     where = pop.get("extension") or pop.get("dialed") or "?"
     line = f"{kind:<12} {where:<8} from {who}  call {pop.get('call_id')}"
+    if pop.get("queue"):
+        line += f"  queue {pop.get('queue')}"
     if kind == "ended":
         line += f"  {pop.get('disposition')} after {pop.get('duration')}s"
     return line
@@ -283,4 +294,4 @@ def register(app: typer.Typer) -> None:
     app.command("watch")(watch)
 
 
-__all__ = ["describe", "make_client", "register", "table"]
+__all__ = ["JsonFlag", "call_api", "describe", "dump", "make_client", "register", "table"]

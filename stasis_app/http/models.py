@@ -6,12 +6,15 @@ fields, every string bounded. Responses mirror the registry's frozen views field
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from stasis_app.calls.views import PartyState, Role, TransferState
+from stasis_app.queues.model import Strategy
+from stasis_app.queues.views import AgentState
 
 EXTENSION_PATTERN = r"^[0-9]{2,10}$"
 # ARI ids ("1732614000.123"), ours ("1732614000.123-leg1", "…-bridge") and UUIDs: no slashes.
@@ -30,6 +33,38 @@ ChannelIdField = Annotated[
     Field(description="An ARI channel id", examples=["1732614000.123"]),
 ]
 TransferMode = Literal["blind", "attended"]
+
+QUEUE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+QueueName = Annotated[
+    str,
+    StringConstraints(pattern=QUEUE_PATTERN, min_length=1, max_length=64),
+    Field(description="A queue's name from the queues file", examples=["sales"]),
+]
+# Printable: no control characters (C0, DEL, C1) nor line breaks, and no space at either end, so
+# a reason prints on one line of `cti agents` as it was typed. Korean is as welcome as ASCII.
+_EDGE = r"[^\x00-\x20\x7f-\x9f\u2028\u2029]"
+_INNER = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+REASON_PATTERN = rf"^{_EDGE}(?:{_INNER}{{0,62}}{_EDGE})?$"
+_REASON = re.compile(REASON_PATTERN)
+
+
+def _printable(reason: str) -> str:
+    # The pattern is checked here rather than by pydantic, whose message would quote it.
+    if not _REASON.fullmatch(reason):
+        raise ValueError("must be printable, on one line, without a space at either end")
+    return reason
+
+
+PauseReason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_printable),
+    Field(
+        description="1 to 64 printable characters, e.g. lunch",
+        examples=["lunch"],
+        json_schema_extra={"pattern": REASON_PATTERN},
+    ),
+]
 
 
 class _Request(BaseModel):
@@ -63,6 +98,22 @@ class NewTransfer(_Request):
     call: ChannelIdField = Field(description="The channel of the party that is moved")
     to: Extension
     mode: TransferMode = "blind"
+
+
+class AgentQueues(_Request):
+    """The queues to log in to or out of; absent or null: every queue that applies."""
+
+    queues: Annotated[list[QueueName], Field(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="Login: absent means every queue that lists the extension as an agent. "
+        "Logout: absent means every queue it is logged in to.",
+    )
+
+
+class PauseRequest(_Request):
+    """Why the agent takes no calls for now (shown in `cti agents` and the queue views)."""
+
+    reason: PauseReason | None = None
 
 
 class CallCreated(_Response):
@@ -177,6 +228,69 @@ class LiveCallList(BaseModel):
     calls: list[LiveCallOut]
 
 
+class AgentOut(_Response):
+    extension: str
+    state: AgentState = Field(
+        description="logged-out, available, ringing (offered a queue call), on-call, wrap-up "
+        "(after a queue call, for the queue's wrap-up time), paused"
+    )
+    since: datetime = Field(description="When it entered its state")
+    seconds_in_state: float = Field(ge=0)
+    queues: list[str] = Field(description="The queues it is logged in to (static and dynamic)")
+    pause_reason: str | None
+    reachable: bool = Field(
+        description="false: its phone is not registered, or it is on a call outside the "
+        "queues; it is not offered calls"
+    )
+    calls_today: int = Field(ge=0, description="Queue calls it answered today")
+    call_id: str | None = Field(description="The call it is ringing for or talking on")
+
+
+class AgentList(BaseModel):
+    agents: list[AgentOut]
+
+
+class WaitingOut(_Response):
+    call_id: str
+    caller_number: str
+    caller_name: str
+    position: int = Field(ge=1, description="1 is the next caller to be served")
+    joined: datetime
+    waiting_seconds: float = Field(ge=0)
+    offered_to: list[str] = Field(description="The agents whose phones ring for it now")
+
+
+class QueueStatsOut(_Response):
+    """Today's figures (since local midnight); definitions in docs/queues.md."""
+
+    date: str = Field(description="YYYY-MM-DD, local", examples=["2024-05-01"])
+    offered: int = Field(ge=0, description="Callers who joined")
+    answered: int = Field(ge=0)
+    abandoned: int = Field(ge=0, description="Hung up while waiting")
+    overflowed: int = Field(ge=0, description="Sent on by max_wait or max_callers")
+    answered_within_sl: int = Field(ge=0, description="Answered within the service level")
+    service_level_pct: float | None = Field(
+        description="100 * answered_within_sl / (answered + abandoned + overflowed); "
+        "null before any caller was served"
+    )
+    service_level_threshold: float = Field(description="Seconds: the service level's limit")
+    average_speed_of_answer: float | None = Field(description="Mean wait of answered callers, s")
+    longest_wait: float = Field(ge=0, description="Longest wait today (waiting now included), s")
+    average_handle_time: float | None = Field(description="Mean talk + wrap-up time, s")
+
+
+class QueueOut(_Response):
+    name: str
+    strategy: Strategy
+    waiting: list[WaitingOut] = Field(description="Callers waiting, next to be served first")
+    agents: list[AgentOut] = Field(description="Its members and agents, logged in or not")
+    today: QueueStatsOut
+
+
+class QueueList(BaseModel):
+    queues: list[QueueOut]
+
+
 class CallSummaryOut(_Response):
     call_id: str
     started: float
@@ -234,6 +348,11 @@ class ErrorOut(BaseModel):
 __all__ = [
     "EXTENSION_PATTERN",
     "ID_PATTERN",
+    "QUEUE_PATTERN",
+    "REASON_PATTERN",
+    "AgentList",
+    "AgentOut",
+    "AgentQueues",
     "BridgeList",
     "BridgeOut",
     "CallCreated",
@@ -257,8 +376,15 @@ __all__ = [
     "LiveCallOut",
     "NewTransfer",
     "PartyOut",
+    "PauseReason",
+    "PauseRequest",
+    "QueueList",
+    "QueueName",
+    "QueueOut",
+    "QueueStatsOut",
     "TimelineEventOut",
     "TransferMode",
     "TransferOut",
     "TransferRequest",
+    "WaitingOut",
 ]

@@ -1,9 +1,10 @@
 """What the REST API needs from the worker, as Protocols, so routes are testable without Asterisk.
 
 The worker implements :class:`CallControl` (it owns the ARI client and the calls) and
-:class:`WorkerStatus`; the call store implements :class:`CallHistory`. Errors a client can act on
-are raised as :class:`~stasis_app.errors.ApiError` subclasses; :class:`~stasis_app.errors.AriError`
-means Asterisk failed us and becomes a 502/503.
+:class:`WorkerStatus`, its queue service :class:`QueueControl`; the call store implements
+:class:`CallHistory`. Errors a client can act on are raised as
+:class:`~stasis_app.errors.ApiError` subclasses; :class:`~stasis_app.errors.AriError` means
+Asterisk failed us and becomes a 502/503.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from stasis_app.calls.views import LiveCallView, TransferView
     from stasis_app.events.store import CallDetail, CallSummary, DeadLetter
     from stasis_app.lagmonitor import LoopLag
+    from stasis_app.queues.views import AgentView, QueueView
 
 
 class CallControl(Protocol):
@@ -76,6 +78,39 @@ class CallControl(Protocol):
         """Every live call with its parties, oldest first."""
 
 
+class QueueControl(Protocol):
+    """Queues and agents (the worker's ACD). Every method is synchronous: the ACD is plain state
+    on the event loop, so a request changes it at once, between two ARI events."""
+
+    def queues(self) -> list[QueueView]:
+        """Every queue, in the order of the queues file."""
+
+    def queue(self, name: str) -> QueueView:
+        """Raises QueueNotFound."""
+
+    def agents(self) -> list[AgentView]:
+        """Every extension any queue names (members and agents), by extension."""
+
+    def login(self, extension: str, queues: Sequence[str] | None) -> AgentView:
+        """Log ``extension`` in to ``queues`` (None: every queue that lists it as an agent).
+
+        Raises AgentNotFound / QueueNotFound / AgentStateConflict (a queue does not list it).
+        """
+
+    def logout(self, extension: str, queues: Sequence[str] | None) -> AgentView:
+        """Log out of ``queues`` (None: every queue it is logged in to dynamically). Static
+        members cannot log out (pause them instead). Raises AgentNotFound / QueueNotFound /
+        AgentStateConflict. A call it is ringing for goes to the next agent; a call it is on
+        goes on."""
+
+    def pause(self, extension: str, reason: str | None) -> AgentView:
+        """Stop offering calls to ``extension`` (in every queue). Pausing again only changes the
+        reason. Raises AgentNotFound / AgentStateConflict (logged out)."""
+
+    def unpause(self, extension: str) -> AgentView:
+        """Raises AgentNotFound / AgentStateConflict (not paused)."""
+
+
 class WorkerStatus(Protocol):
     @property
     def ari_connected(self) -> bool: ...
@@ -113,4 +148,4 @@ class CallHistory(Protocol):
         ...
 
 
-__all__ = ["CallControl", "CallHistory", "WorkerStatus"]
+__all__ = ["CallControl", "CallHistory", "QueueControl", "WorkerStatus"]

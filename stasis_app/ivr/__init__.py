@@ -5,13 +5,16 @@ Nothing here performs I/O except :func:`load` reading the file it is given. The 
 """
 
 from stasis_app.ivr.engine import IvrSession, State
+from stasis_app.ivr.hours import Hours
 from stasis_app.ivr.loader import load, parse, sound_files
 from stasis_app.ivr.messages import (
     Action,
     CancelTimer,
+    Closed,
     Command,
     Digit,
     DigitsCollected,
+    Enqueue,
     Exhausted,
     Hangup,
     HungUp,
@@ -37,6 +40,7 @@ from stasis_app.ivr.model import (
     Menu,
     MenuAction,
     PlayAndReturn,
+    QueueCall,
     RepeatMenu,
     TransferCall,
 )
@@ -44,15 +48,18 @@ from stasis_app.ivr.model import (
 __all__ = [
     "Action",
     "CancelTimer",
+    "Closed",
     "Command",
     "Digit",
     "DigitsCollected",
     "DirectDial",
+    "Enqueue",
     "Exhausted",
     "GoBack",
     "GotoMenu",
     "Hangup",
     "HangupCall",
+    "Hours",
     "HungUp",
     "Input",
     "InputTimeout",
@@ -67,6 +74,7 @@ __all__ = [
     "Play",
     "PlayAndReturn",
     "PromptDone",
+    "QueueCall",
     "RepeatMenu",
     "StartTimer",
     "State",

@@ -3,7 +3,7 @@
 The call task feeds :class:`IvrSession` what happened (:class:`Digit`, :class:`PromptDone`,
 :class:`TimerFired`, :class:`HungUp`) and performs the actions it gets back, in order: commands
 (:class:`Play`, :class:`StopPlayback`, :class:`StartTimer`, :class:`CancelTimer`, :class:`Transfer`,
-:class:`Hangup`) and notes to record as call events (:class:`MenuEntered` ...).
+:class:`Enqueue`, :class:`Hangup`) and notes to record as call events (:class:`MenuEntered` ...).
 
 Rules
 -----
@@ -21,7 +21,13 @@ Rules
   that exceeds ``max_retries`` plays nothing more and runs ``on_exhausted`` instead.
 * Entering a menu (start, goto, back) resets its retries and plays its greeting and prompts.
   Repeat and play-and-return replay the prompts only, and keep the retry count.
-* ``Transfer`` and ``Hangup`` end the session: state FINISHED. No playback or timer is running then.
+* Business hours are judged at the call's time of arrival (``now``), never at the moment a menu is
+  entered, so the office closing does not cut a caller off halfway through the menus; the engine
+  reads no clock. Entering a menu whose hours were closed then emits ``Closed`` instead of
+  ``MenuEntered``, plays nothing, and runs the menu's ``closed`` action (hang up, transfer, queue,
+  or enter another menu). Without ``now`` every menu counts as open.
+* ``Transfer``, ``Enqueue`` and ``Hangup`` end the session: state FINISHED. No playback or timer is
+  running then.
   ``HungUp`` is accepted in every state and emits nothing: the call task owns the cleanup.
 
 Transitions (``-`` = ignored, returns ``[]``; ``x`` = raises :class:`IllegalTransition`)::
@@ -42,14 +48,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, assert_never
 
 from stasis_app.errors import IllegalTransition, IvrError
 from stasis_app.ivr.messages import (
     Action,
     CancelTimer,
+    Closed,
     Digit,
     DigitsCollected,
+    Enqueue,
     Exhausted,
     Hangup,
     HungUp,
@@ -74,6 +83,7 @@ from stasis_app.ivr.model import (
     Menu,
     MenuAction,
     PlayAndReturn,
+    QueueCall,
     RepeatMenu,
     TransferCall,
 )
@@ -84,14 +94,20 @@ class State(enum.Enum):
     PROMPTING = "PROMPTING"  # a menu's prompts are playing
     WAITING = "WAITING"  # prompts done, waiting for the first key, timer running
     COLLECTING = "COLLECTING"  # direct-dial digits coming in, inter-digit timer running
-    FINISHED = "FINISHED"  # Transfer or Hangup emitted, or the caller hung up
+    FINISHED = "FINISHED"  # Transfer, Enqueue or Hangup emitted, or the caller hung up
 
 
 class IvrSession:
-    """One caller's walk through an IVR. Not thread-safe; one call task drives it."""
+    """One caller's walk through an IVR. Not thread-safe; one call task drives it.
 
-    def __init__(self, definition: IvrDefinition) -> None:
+    ``now`` is when the call arrived (timezone-aware); every business-hours check uses it.
+    """
+
+    def __init__(self, definition: IvrDefinition, now: datetime | None = None) -> None:
+        if now is not None and now.utcoffset() is None:
+            raise ValueError(f"now must be timezone-aware, got {now!r}")
         self.definition = definition
+        self.now = now
         self._state = State.IDLE
         self._menu: Menu = definition.menus[definition.start]
         self._retries = 0
@@ -201,7 +217,14 @@ class IvrSession:
     def _enter(self, name: str) -> list[Action]:
         self._menu = self.definition.menus[name]
         self._retries = 0
+        hours = self._menu.hours
+        if hours is not None and not self._open(hours):
+            # IvrDefinition rejects a closed action that replays this menu or gotos that loop.
+            return [Closed(name, hours), *self._run(self._menu.closed)]
         return [MenuEntered(name), *self._play(self._menu.greeting + self._menu.prompts)]
+
+    def _open(self, hours: str) -> bool:
+        return self.now is None or self.definition.hours[hours].is_open(self.now)
 
     def _first_key(self, key: str) -> list[Action]:
         """The first key of an input; nothing is playing and no timer runs."""
@@ -247,7 +270,7 @@ class IvrSession:
             return [note, Exhausted(menu.name), *self._run(menu.on_exhausted)]
         return [note, *self._play((prompt, *menu.prompts))]
 
-    def _run(self, action: MenuAction) -> list[Action]:
+    def _run(self, action: MenuAction) -> list[Action]:  # noqa: PLR0911 - one per action kind
         match action:
             case GotoMenu(menu=name):
                 return self._enter(name)
@@ -262,6 +285,9 @@ class IvrSession:
             case TransferCall(extension=extension, prompt=prompt):
                 self._state = State.FINISHED
                 return [Transfer(extension, prompt)]
+            case QueueCall(queue=queue, prompt=prompt):
+                self._state = State.FINISHED
+                return [Enqueue(queue, prompt)]
             case HangupCall(prompt=prompt):
                 self._state = State.FINISHED
                 return [Hangup(prompt)]

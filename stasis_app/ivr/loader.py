@@ -4,7 +4,8 @@
 turns TOML syntax errors into an :class:`IvrDefinitionError` naming the line and column. Nothing is
 half-loaded: the result is a complete valid definition, or an error listing all problems found
 (structure and types first, in document order, then cross references, then missing sound files).
-The format is documented in docs/ivr-format.md.
+The format is documented in docs/ivr-format.md; ``[hours.NAME]`` tables are read by
+:mod:`stasis_app.ivr.hours`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 from stasis_app.errors import IvrDefinitionError, Problem
+from stasis_app.ivr.hours import read_hours
 from stasis_app.ivr.model import (
+    NAME,
     OPTION_KEYS,
     DirectDial,
     GoBack,
@@ -28,15 +31,17 @@ from stasis_app.ivr.model import (
     Menu,
     MenuAction,
     PlayAndReturn,
+    QueueCall,
     RepeatMenu,
     TransferCall,
     reference_problems,
+    show,
     suggest,
 )
 
 PromptExists = Callable[[str, str], bool]
 
-_TOP_KEYS = ("language", "start", "menus")
+_TOP_KEYS = ("language", "start", "menus", "hours")
 _MENU_KEYS = (
     "greeting",
     "prompts",
@@ -48,13 +53,14 @@ _MENU_KEYS = (
     "on_exhausted",
     "parent",
     "direct_dial",
+    "hours",
+    "closed",
 )
 _DIRECT_DIAL_KEYS = ("digits", "inter_digit_timeout", "terminator", "prompt")
-_VERBS = ("goto", "transfer", "play", "hangup")
+_VERBS = ("goto", "transfer", "queue", "play", "hangup")
+_PROMPTED_VERBS = ("transfer", "queue")  # the verbs that also take `prompt`
 _WORDS: dict[str, MenuAction] = {"repeat": RepeatMenu(), "back": GoBack(), "hangup": HangupCall()}
 
-# Names end up in dotted paths and Asterisk sound paths: keep them plain.
-_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PROMPT = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")
 _EXTENSION = re.compile(r"[A-Za-z0-9_+*#-]+")
@@ -62,12 +68,16 @@ _MAX_EXTENSION_DIGITS = 15  # E.164
 
 
 class _Checker:
-    """Collects problems and prompt references while building menus best-effort."""
+    """Collects problems and prompt references while building menus best-effort.
 
-    def __init__(self) -> None:
+    ``queues``, when given, are the queue names a ``queue`` action may use.
+    """
+
+    def __init__(self, queues: Collection[str] | None = None) -> None:
         self.problems: list[Problem] = []
         self.prompts: list[tuple[str, str]] = []  # (path, prompt name) for the sound-file check
         self.actions_broken = False
+        self.queues = queues
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -146,12 +156,10 @@ class _Checker:
         verbs = [verb for verb in _VERBS if verb in raw]
         if len(verbs) != 1:
             found = " and ".join(verbs) if verbs else "none"
-            self.add(
-                path, f"an action needs exactly one of goto, transfer, play, hangup; got {found}"
-            )
+            self.add(path, f"an action needs exactly one of {', '.join(_VERBS)}; got {found}")
             return None
         verb = verbs[0]
-        self.unknown_keys(raw, (verb, "prompt") if verb == "transfer" else (verb,), path)
+        self.unknown_keys(raw, (verb, "prompt") if verb in _PROMPTED_VERBS else (verb,), path)
         return self._verb_action(verb, raw, path)
 
     def _verb_action(self, verb: str, raw: Mapping[str, Any], path: str) -> MenuAction | None:
@@ -168,9 +176,26 @@ class _Checker:
             action = None if prompt is None else HangupCall(prompt)
         else:
             prompt = self.prompt(raw["prompt"], f"{path}.prompt") if "prompt" in raw else None
-            extension = self.extension(value, f"{path}.transfer")
-            action = None if extension is None else TransferCall(extension, prompt)
+            if verb == "queue":
+                queue = self.queue_name(value, f"{path}.queue")
+                action = None if queue is None else QueueCall(queue, prompt)
+            else:
+                extension = self.extension(value, f"{path}.transfer")
+                action = None if extension is None else TransferCall(extension, prompt)
         return action
+
+    def queue_name(self, value: object, path: str) -> str | None:
+        if not isinstance(value, str) or not value:
+            self.add(path, f"must be a queue name (a string), got {_show(value)}")
+            return None
+        if not NAME.fullmatch(value):
+            self.add(path, f"queue name {value!r} may only use letters, digits, '-' and '_'")
+            return None
+        if self.queues is not None and value not in self.queues:
+            # Still a readable action: the menus around it can be judged as usual.
+            hint = suggest(value, self.queues) if self.queues else " (no queues are defined)"
+            self.add(path, f"unknown queue {value!r}{hint}")
+        return value
 
     def extension(self, value: object, path: str) -> str | None:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -246,6 +271,7 @@ class _Checker:
         timeout_prompt = self.prompt(
             raw.get("timeout_prompt", default.timeout_prompt), f"{path}.timeout_prompt"
         )
+        hours, closed = self.hours_and_closed(raw, path, default.closed)
         parent = raw.get("parent")
         return Menu(
             name=name,
@@ -265,26 +291,51 @@ class _Checker:
                 if "direct_dial" not in raw
                 else self.direct_dial(raw["direct_dial"], f"{path}.direct_dial")
             ),
+            hours=hours,
+            closed=closed,
         )
 
+    def hours_and_closed(
+        self, raw: Mapping[str, Any], path: str, default: MenuAction
+    ) -> tuple[str | None, MenuAction]:
+        """A menu's ``hours`` and ``closed`` keys, which only make sense together."""
+        hours: str | None = None
+        if "hours" in raw:
+            value = raw["hours"]
+            if isinstance(value, str) and value:  # whether it names a table is checked later
+                hours = value
+            else:
+                self.add(f"{path}.hours", f"must be an hours name (a string), got {_show(value)}")
+                self.actions_broken = True  # its closed action's menu would seem unreachable
+        if "closed" not in raw:
+            if hours is not None:
+                self.prompts.append((f"{path}.closed", "closed"))  # the default's prompt
+            return hours, default
+        closed = self.action(raw["closed"], f"{path}.closed") or default
+        if "hours" not in raw:
+            self.add(f"{path}.closed", f"has no effect without hours (set {path}.hours)")
+            self.actions_broken = True  # a menu only this closed leads to is the same mistake
+        return hours, closed
 
-def _show(value: object) -> str:
-    """A value as the TOML author would recognise it, with its type when that is the issue."""
-    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
-    kind = "table" if isinstance(value, Mapping) else kinds.get(type(value), type(value).__name__)
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    return f"{kind} {shown}"
+
+# Under its old name too: stasis_app.queues.loader imports it from here.
+_show = show
 
 
 def parse(
-    data: Mapping[str, Any], source: str, *, prompt_exists: PromptExists | None = None
+    data: Mapping[str, Any],
+    source: str,
+    *,
+    prompt_exists: PromptExists | None = None,
+    queues: Collection[str] | None = None,
 ) -> IvrDefinition:
     """Validate decoded TOML and build the definition, or raise listing every problem.
 
     ``prompt_exists(language, prompt)`` says whether a sound file exists; when given, every prompt
-    the IVR can play is checked with it.
+    the IVR can play is checked with it. ``queues``, when given, are the queues that exist; every
+    ``queue`` action must name one of them. Without it queue names are only checked for form.
     """
-    check = _Checker()
+    check = _Checker(queues)
     check.unknown_keys(data, _TOP_KEYS, "")
     language: str | None = None
     raw_language = data.get("language", "ko")
@@ -306,18 +357,23 @@ def parse(
         raw_menus = {}
     for name, raw in raw_menus.items():
         path = f"menus.{name}"
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             check.add(path, "menu names may only use letters, digits, '-' and '_'")
         if not isinstance(raw, Mapping):
             check.add(path, f"must be a table ([{path}]), got {_show(raw)}")
             broken.add(name)
             continue
         menus[name] = check.menu(name, raw, path)
+    hours, broken_hours = read_hours(data.get("hours", {}), check)
 
     problems = check.problems
     problems.extend(
         reference_problems(
-            start or "", menus, broken=broken, judge_reachability=not check.actions_broken
+            start or "",
+            menus,
+            hours=[*hours, *broken_hours],
+            broken=broken,
+            judge_reachability=not check.actions_broken,
         )
     )
     if prompt_exists is not None and language is not None:
@@ -328,11 +384,14 @@ def parse(
                 )
     if problems or language is None or start is None:
         raise IvrDefinitionError(source, problems)
-    return IvrDefinition(language=language, start=start, menus=menus, source=source)
+    return IvrDefinition(language=language, start=start, menus=menus, source=source, hours=hours)
 
 
 def load(
-    path: str | os.PathLike[str], *, prompt_exists: PromptExists | None = None
+    path: str | os.PathLike[str],
+    *,
+    prompt_exists: PromptExists | None = None,
+    queues: Collection[str] | None = None,
 ) -> IvrDefinition:
     """Read and parse an IVR file. Unreadable files and TOML syntax errors are problems too."""
     source = os.fspath(path)
@@ -348,7 +407,7 @@ def load(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise IvrDefinitionError(source, [_syntax_problem(str(exc), text)]) from exc
-    return parse(data, source, prompt_exists=prompt_exists)
+    return parse(data, source, prompt_exists=prompt_exists, queues=queues)
 
 
 def _syntax_problem(message: str, text: str) -> Problem:

@@ -90,6 +90,15 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class Enqueue:
+    """Final: play ``prompt`` if any (in the session's language), then put the caller in
+    ``queue``. Waiting, agents and overflow are the queue's business, not the IVR's."""
+
+    queue: str
+    prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Hangup:
     """Final: play ``prompt`` if any (in the session's language), then hang up."""
 
@@ -139,6 +148,17 @@ class Exhausted:
     menu: str
 
 
-Command = Play | StopPlayback | StartTimer | CancelTimer | Transfer | Hangup
-Note = MenuEntered | DigitsCollected | OptionChosen | InvalidInput | InputTimeout | Exhausted
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """``menu`` was not entered: its ``hours`` were closed when the call arrived. Its ``closed``
+    action follows (a final command, or another menu)."""
+
+    menu: str
+    hours: str
+
+
+Command = Play | StopPlayback | StartTimer | CancelTimer | Transfer | Enqueue | Hangup
+Note = (
+    MenuEntered | DigitsCollected | OptionChosen | InvalidInput | InputTimeout | Exhausted | Closed
+)
 Action = Command | Note

@@ -7,7 +7,7 @@ Events are built as Asterisk 22 sends them (``events.json`` shapes) and go throu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,11 +26,14 @@ from stasis_app.calls.views import (
     TransferView,
 )
 from stasis_app.errors import (
+    AgentNotFound,
+    AgentStateConflict,
     CallNotFound,
     CallStateConflict,
     ChannelNotFound,
     ExtensionNotFound,
     ExtensionUnavailable,
+    QueueNotFound,
     TransferNotFound,
 )
 from stasis_app.events import CallEvent
@@ -38,6 +41,8 @@ from stasis_app.events.bus import EventBus
 from stasis_app.events.store import CallDetail, CallSummary, DeadLetter, TimelineEvent
 from stasis_app.http import create_app
 from stasis_app.lagmonitor import LoopLag
+from stasis_app.queues.model import Strategy
+from stasis_app.queues.views import AgentState, AgentView, QueueStats, QueueView, WaitingView
 
 TOKEN = "s3cret-token-for-tests"
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
@@ -386,6 +391,217 @@ class FakeStatus:
     loop_lag: LoopLag = field(default_factory=lambda: LoopLag(12.5, 1.5, 3.0))
 
 
+# ------------------------------------------------------------------------------ queues, agents
+@dataclass(frozen=True)
+class FakeQueue:
+    strategy: Strategy
+    members: tuple[str, ...]  # static: always logged in
+    agents: tuple[str, ...]  # log in and out
+    today: QueueStats
+
+
+def no_calls_yet(threshold: float = 20.0) -> QueueStats:
+    return QueueStats("2024-05-01", 0, 0, 0, 0, 0, None, threshold, None, 0.0, None)
+
+
+def sales_today() -> QueueStats:
+    """12 callers today: 10 answered (9 within 20 s), 1 abandoned, 1 overflowed."""
+    return QueueStats("2024-05-01", 12, 10, 1, 1, 9, 75.0, 20.0, 7.4567, 42.0412, 95.5)
+
+
+@dataclass
+class FakeAgent:
+    extension: str
+    dynamic: set[str] = field(default_factory=set)
+    paused: bool = False
+    reason: str | None = None
+    busy: tuple[AgentState, str] | None = None  # (RINGING or ON_CALL, call id), set by a test
+    since: float = EPOCH0
+    state: AgentState = AgentState.LOGGED_OUT
+    reachable: bool = True
+    calls_today: int = 0
+
+
+@dataclass
+class FakeQueues:
+    """QueueControl (pure data) over two queues: ``sales`` (static member 2000, agents 2001 and
+    2002) and ``support`` (agent 2001). Nobody waits and only 2000 is logged in until a test
+    says otherwise.
+
+    It keeps the rules the ACD keeps, with the same errors: only listed agents log in (all of
+    their queues by default), static members never log out, a logged-out agent cannot pause, an
+    agent not paused cannot unpause. An agent's clock restarts when its state changes. ``calls``
+    logs every operation that got through, in order.
+    """
+
+    now: float = EPOCH0 + 100
+    queues_: dict[str, FakeQueue] = field(
+        default_factory=lambda: {
+            "sales": FakeQueue(Strategy.LONGEST_IDLE, ("2000",), ("2001", "2002"), sales_today()),
+            "support": FakeQueue(Strategy.ROUND_ROBIN, (), ("2001",), no_calls_yet(30.0)),
+        }
+    )
+    waiting: dict[str, list[WaitingView]] = field(default_factory=dict)
+    calls: list[tuple[object, ...]] = field(default_factory=list)
+    agents_: dict[str, FakeAgent] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for q in self.queues_.values():
+            for extension in (*q.members, *q.agents):
+                self.agents_.setdefault(extension, FakeAgent(extension))
+        for agent in self.agents_.values():
+            self._touch(agent)
+            agent.since = EPOCH0
+
+    # ------------------------------------------------------------------ test setup
+    def caller_waits(
+        self,
+        queue: str,
+        call_id: str,
+        caller: tuple[str, str],
+        *,
+        waited: float,
+        offered: Iterable[str] = (),
+    ) -> None:
+        """``caller`` (name, number) at the back of ``queue`` since ``waited`` seconds ago;
+        the phones of ``offered`` ring for it."""
+        line = self.waiting.setdefault(queue, [])
+        name, number = caller
+        joined = self.now - waited
+        view = WaitingView(call_id, number, name, len(line) + 1, joined, waited, tuple(offered))
+        line.append(view)
+        for extension in offered:
+            self.agents_[extension].busy = (AgentState.RINGING, call_id)
+            self._touch(self.agents_[extension])
+
+    # ------------------------------------------------------------------ rules
+    def _static(self, agent: FakeAgent) -> set[str]:
+        return {n for n, q in self.queues_.items() if agent.extension in q.members}
+
+    def _allowed(self, agent: FakeAgent) -> set[str]:
+        return {n for n, q in self.queues_.items() if agent.extension in q.agents}
+
+    def _in(self, agent: FakeAgent) -> set[str]:
+        return self._static(agent) | agent.dynamic
+
+    def _derive(self, agent: FakeAgent) -> AgentState:
+        if not self._in(agent):
+            return AgentState.LOGGED_OUT
+        if agent.busy is not None:
+            return agent.busy[0]
+        return AgentState.PAUSED if agent.paused else AgentState.AVAILABLE
+
+    def _touch(self, agent: FakeAgent) -> None:
+        state = self._derive(agent)
+        if state is not agent.state:
+            agent.state, agent.since = state, self.now
+
+    def _known(self, extension: str) -> FakeAgent:
+        if extension not in self.agents_:
+            raise AgentNotFound(extension)
+        return self.agents_[extension]
+
+    def _names(self, queues: Sequence[str] | None, default: set[str]) -> list[str]:
+        if queues is None:
+            return sorted(default)
+        for name in queues:
+            if name not in self.queues_:
+                raise QueueNotFound(name)
+        return list(dict.fromkeys(queues))
+
+    def _view(self, agent: FakeAgent) -> AgentView:
+        return AgentView(
+            extension=agent.extension,
+            state=agent.state,
+            since=agent.since,
+            seconds_in_state=self.now - agent.since,
+            queues=tuple(sorted(self._in(agent))),
+            pause_reason=agent.reason if agent.paused else None,
+            reachable=agent.reachable,
+            calls_today=agent.calls_today,
+            call_id=agent.busy[1] if agent.busy else None,
+        )
+
+    # ------------------------------------------------------------------ QueueControl
+    def queues(self) -> list[QueueView]:
+        return [self.queue(name) for name in self.queues_]
+
+    def queue(self, name: str) -> QueueView:
+        if name not in self.queues_:
+            raise QueueNotFound(name)
+        q = self.queues_[name]
+        staff = dict.fromkeys((*q.members, *q.agents))
+        return QueueView(
+            name=name,
+            strategy=q.strategy.value,
+            waiting=tuple(self.waiting.get(name, ())),
+            agents=tuple(self._view(self.agents_[e]) for e in staff),
+            today=q.today,
+        )
+
+    def agents(self) -> list[AgentView]:
+        return [self._view(self.agents_[e]) for e in sorted(self.agents_)]
+
+    def login(self, extension: str, queues: Sequence[str] | None) -> AgentView:
+        agent = self._known(extension)
+        allowed = self._allowed(agent)
+        names = self._names(queues, allowed)
+        for name in names:
+            if name not in allowed:
+                static = name in self._static(agent)
+                why = "is a static member" if static else "is not listed as an agent"
+                raise AgentStateConflict(extension, f"{why} of queue {name!r}", queue=name)
+        if not names:
+            raise AgentStateConflict(extension, "may not log in to any queue (a static member)")
+        agent.dynamic |= set(names)
+        self._touch(agent)
+        self.calls.append(("login", extension, tuple(names)))
+        return self._view(agent)
+
+    def logout(self, extension: str, queues: Sequence[str] | None) -> AgentView:
+        agent = self._known(extension)
+        names = self._names(queues, agent.dynamic)
+        for name in names:
+            if name in self._static(agent):
+                raise AgentStateConflict(
+                    extension, f"is a static member of queue {name!r}: pause it instead", queue=name
+                )
+            if name not in agent.dynamic:
+                raise AgentStateConflict(extension, f"is not logged in to {name!r}", queue=name)
+        if not names:
+            raise AgentStateConflict(extension, "is not logged in to any queue dynamically")
+        agent.dynamic -= set(names)
+        self._touch(agent)
+        self.calls.append(("logout", extension, tuple(names)))
+        return self._view(agent)
+
+    def pause(self, extension: str, reason: str | None) -> AgentView:
+        agent = self._known(extension)
+        if not self._in(agent):
+            raise AgentStateConflict(extension, "is logged out")
+        agent.paused, agent.reason = True, reason
+        self._touch(agent)
+        self.calls.append(("pause", extension, reason))
+        return self._view(agent)
+
+    def unpause(self, extension: str) -> AgentView:
+        agent = self._known(extension)
+        if not agent.paused:
+            raise AgentStateConflict(extension, "is not paused")
+        agent.paused, agent.reason = False, None
+        self._touch(agent)
+        self.calls.append(("unpause", extension))
+        return self._view(agent)
+
+
+def a_busy_morning() -> FakeQueues:
+    """Bob (1000) has waited 42 s in sales, 2000 ringing for him; Carol (1001) 12 s after him."""
+    queues = FakeQueues()
+    queues.caller_waits("sales", "c7", ("Bob", "1000"), waited=42.04, offered=["2000"])
+    queues.caller_waits("sales", "c8", ("Carol", "1001"), waited=12.0)
+    return queues
+
+
 class FakeHistory:
     """A CallHistory holding one finished call."""
 
@@ -436,6 +652,7 @@ def make_app(
     *,
     bus: EventBus | None = None,
     control: FakeControl | None = None,
+    queues: FakeQueues | None = None,
     history: FakeHistory | None = None,
     status: FakeStatus | None = None,
     cors_origins: tuple[str, ...] = (),
@@ -444,6 +661,7 @@ def make_app(
         registry=registry or LiveRegistry(now=Clock(EPOCH0 + 30)),
         bus=bus or EventBus(),
         control=control or FakeControl(),
+        queues=queues or FakeQueues(),
         status=status or FakeStatus(),
         token=TOKEN,
         history=history,

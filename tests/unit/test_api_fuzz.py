@@ -20,6 +20,7 @@ from tests.unit.http_support import (
     CALLER,
     FakeControl,
     FakeHistory,
+    a_busy_morning,
     contact_event,
     make_app,
     registry_of_a_bridged_call,
@@ -27,13 +28,14 @@ from tests.unit.http_support import (
 
 
 def fuzz_app() -> object:
-    """A live call in the middle of an attended transfer, so /calls/live answers every field."""
+    """A live call in the middle of an attended transfer, so /calls/live answers every field;
+    callers waiting in a queue, so /queues does too."""
     registry = registry_of_a_bridged_call()
     registry.apply(contact_event("2000"))
     control = FakeControl()
     control.bridged(CALLER, AGENT)
     asyncio.run(control.start_transfer(CALLER, "2001", "attended"))
-    return make_app(registry, control=control, history=FakeHistory())
+    return make_app(registry, control=control, queues=a_busy_morning(), history=FakeHistory())
 
 
 # The SSE stream never ends by design; its behaviour is specified in test_http_events.py.

@@ -242,3 +242,239 @@ async def test_an_answer_after_a_transfer_started_is_not_a_system_answer() -> No
     record(bus, ev.TransferStarted(transfer="t1", extension="3000", moved="c1", by="ivr"))
     record(bus, ev.Answered())
     assert [p["type"] for p in await take_all(sub)] == ["ringing"]
+
+
+# -- queues ---------------------------------------------------------------------------------------
+
+SALES_CALL = (ev.CallStarted("1000", "Alice", "600", "PJSIP/1000-00000001"), ev.Answered())
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("fact", "expected"),
+    [
+        pytest.param(
+            ev.QueueJoined(queue="sales", position=2),
+            {"type": "queue-joined", "extension": "", "queue": "sales", "position": 2},
+            id="joined",
+        ),
+        pytest.param(
+            ev.AgentOffered(queue="sales", agent="1001", leg="c1-leg1"),
+            {"type": "agent-offered", "extension": "1001", "queue": "sales"},
+            id="offered",
+        ),
+        pytest.param(
+            ev.AgentMissed(queue="sales", agent="1001", reason="no-answer"),
+            {"type": "agent-missed", "extension": "1001", "queue": "sales", "reason": "no-answer"},
+            id="missed",
+        ),
+        pytest.param(
+            ev.AgentAnswered(queue="sales", agent="1002", wait=14.25, within_sl=1),
+            {"type": "agent-answered", "extension": "1002", "queue": "sales", "wait": 14.25},
+            id="answered",
+        ),
+        pytest.param(
+            ev.QueueAbandoned(queue="sales", wait=31.5, position=1),
+            {"type": "queue-abandoned", "extension": "", "queue": "sales", "wait": 31.5},
+            id="abandoned",
+        ),
+        pytest.param(
+            ev.QueueOverflowed(queue="sales", wait=300.0, reason="max-wait", to="queue support"),
+            {
+                "type": "queue-overflowed",
+                "extension": "",
+                "queue": "sales",
+                "wait": 300.0,
+                "to": "queue support",
+                "reason": "max-wait",
+            },
+            id="overflowed",
+        ),
+    ],
+)
+async def test_each_queue_fact_is_a_screen_pop(fact: ev.Fact, expected: ScreenPop) -> None:
+    """A queue pop is the usual call fields plus the queue's: where the caller waits, which
+    agent rings or took the call, how long the caller waited, where an overflow sent them."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    record(bus, fact)
+    [pop] = await take_all(sub)
+    assert pop == {
+        "call_id": "c1",
+        "at": EPOCH0,
+        "event_id": pop["event_id"],
+        "caller_number": "1000",
+        "caller_name": "",
+        "dialed": "2000",
+        **expected,
+    }
+
+
+@pytest.mark.asyncio
+async def test_hours_closed_is_not_a_screen_pop() -> None:
+    """The caller hears the closed message: nobody's screen is concerned."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    record(bus, ev.HoursClosed(menu="main", hours="office"))
+    assert await take_all(sub) == []
+
+
+@pytest.mark.asyncio
+async def test_a_queue_call_pops_its_queue_steps_and_its_phones() -> None:
+    """Joined, the system's answer (music), the first agent rings and misses, the second rings
+    and takes it: the queue's pops and the dialed phones' usual ringing/answered, in order."""
+    bus = EventBus()
+    sub = bus.subscribe()
+    for fact in (
+        *SALES_CALL,
+        ev.QueueJoined(queue="sales", position=1),
+        ev.AgentOffered(queue="sales", agent="1001", leg="c1-leg1"),
+        ev.Dialing(extension="1001", leg="c1-leg1"),
+        ev.AgentMissed(queue="sales", agent="1001", reason="no-answer"),
+        ev.AgentOffered(queue="sales", agent="1002", leg="c1-leg2"),
+        ev.Dialing(extension="1002", leg="c1-leg2"),
+        ev.Answered(),  # to play the next announcement: not a system answer any more
+        ev.Bridged(extension="1002", bridge="c1-bridge"),
+        ev.AgentAnswered(queue="sales", agent="1002", wait=21.0, within_sl=0),
+        ev.CallEnded(disposition="answered", cause=16, duration=80.0, callee="1002"),
+    ):
+        record(bus, fact)
+    pops = await take_all(sub)
+    assert [(p["type"], p["extension"]) for p in pops] == [
+        ("answered", "2000"),
+        ("queue-joined", ""),
+        ("agent-offered", "1001"),
+        ("ringing", "1001"),
+        ("agent-missed", "1001"),
+        ("agent-offered", "1002"),
+        ("ringing", "1002"),
+        ("answered", "1002"),
+        ("agent-answered", "1002"),
+        ("ended", "1002"),
+    ]
+    assert pops[0]["answered_by"] == "system"
+    assert {p["caller_name"] for p in pops} == {"Alice"}
+
+
+@pytest.mark.asyncio
+async def test_an_offer_alone_makes_the_agent_a_party_to_the_call() -> None:
+    """A screen for 1001 gets the call from the offer on, even when the queue emits no dialing
+    for it, and hears nothing of another agent's calls."""
+    bus = EventBus()
+    agent, other = bus.subscribe("1001"), bus.subscribe("1003")
+    record(bus, ev.QueueJoined(queue="sales", position=1))
+    record(bus, ev.AgentOffered(queue="sales", agent="1001", leg="c1-leg1"))
+    record(bus, ev.AgentAnswered(queue="sales", agent="1001", wait=4.0, within_sl=1))
+    record(bus, ev.Held(party="c1-leg1", extension="1001"))
+    assert [p["type"] for p in await take_all(agent)] == ["agent-offered", "agent-answered", "held"]
+    assert await take_all(other) == []
+
+
+@pytest.mark.asyncio
+async def test_an_answer_makes_the_agent_a_party_to_the_call() -> None:
+    """agent-answered names the agent as well (a call picked up after a worker restart has no
+    offer on this bus)."""
+    bus = EventBus()
+    agent = bus.subscribe("1002")
+    record(bus, ev.AgentAnswered(queue="sales", agent="1002", wait=4.0, within_sl=1))
+    record(bus, ev.CallEnded(disposition="answered", duration=9.0, callee="1002"))
+    assert [p["type"] for p in await take_all(agent)] == ["agent-answered", "ended"]
+
+
+@pytest.mark.asyncio
+async def test_a_missed_agent_learns_how_the_call_went_on() -> None:
+    """An agent that rang and missed stays a party, like any phone the call rang: its screen
+    sees another agent take the call (or the caller abandon), so no stale offer is left."""
+    bus = EventBus()
+    missed = bus.subscribe("1001")
+    record(bus, ev.AgentOffered(queue="sales", agent="1001", leg="c1-leg1"))
+    record(bus, ev.AgentMissed(queue="sales", agent="1001", reason="busy"))
+    record(bus, ev.AgentOffered(queue="sales", agent="1002", leg="c1-leg2"))
+    record(bus, ev.AgentAnswered(queue="sales", agent="1002", wait=30.0, within_sl=0))
+    pops = await take_all(missed)
+    assert [(p["type"], p["extension"]) for p in pops] == [
+        ("agent-offered", "1001"),
+        ("agent-missed", "1001"),
+        ("agent-offered", "1002"),
+        ("agent-answered", "1002"),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_an_abandoned_caller_reaches_the_ringing_agent() -> None:
+    bus = EventBus()
+    agent = bus.subscribe("1001")
+    record(bus, ev.AgentOffered(queue="sales", agent="1001", leg="c1-leg1"))
+    record(bus, ev.QueueAbandoned(queue="sales", wait=12.0, position=1))
+    assert [p["type"] for p in await take_all(agent)][-1] == "queue-abandoned"
+
+
+# -- agent state (not call events) ----------------------------------------------------------------
+
+
+def agent_state(extension: str = "1001", state: str = "paused") -> ScreenPop:
+    return {
+        "type": "agent-state",
+        "extension": extension,
+        "state": state,
+        "reason": "lunch",
+        "queues": ["sales"],
+        "at": 1733330000.0,
+    }
+
+
+@pytest.mark.asyncio
+async def test_an_agent_state_reaches_its_extension_and_unfiltered_subscribers() -> None:
+    """Screens of that agent and supervisors (no filter) get it, as given; others do not."""
+    bus = EventBus()
+    everyone, agent, other = bus.subscribe(), bus.subscribe("1001"), bus.subscribe("1002")
+    item = agent_state()
+    bus.publish_agent(item)
+    assert await take_all(everyone) == [agent_state()]
+    assert await take_all(agent) == [agent_state()]
+    assert await take_all(other) == []
+    assert item == agent_state()  # not changed on the way
+
+
+@pytest.mark.asyncio
+async def test_an_agent_state_does_not_make_the_agent_a_party_to_any_call() -> None:
+    """Publishing an agent's state touches no call: its screen still gets other calls' pops
+    only when it takes part in them."""
+    bus = EventBus()
+    agent = bus.subscribe("1001")
+    record(bus, ev.QueueJoined(queue="sales", position=1))
+    bus.publish_agent(agent_state(state="available"))
+    record(bus, ev.QueueAbandoned(queue="sales", wait=3.0, position=1))
+    assert [p["type"] for p in await take_all(agent)] == ["agent-state"]
+
+
+@pytest.mark.asyncio
+async def test_agent_states_and_call_pops_share_one_bounded_queue() -> None:
+    """A slow reader loses the oldest items, agent states and pops alike, and is told."""
+    bus = EventBus(queue_size=2)
+    sub = bus.subscribe()
+    for state in ("available", "ringing", "on-call"):
+        bus.publish_agent(agent_state(state=state))
+    record(bus, ev.QueueJoined(queue="sales", position=1))
+    pops = await take_all(sub)
+    assert pops[0] == {"type": "overflow", "dropped": 2}
+    assert [p["type"] for p in pops[1:]] == ["agent-state", "queue-joined"]
+    assert pops[1]["state"] == "on-call"
+
+
+@pytest.mark.asyncio
+async def test_publishing_an_agent_state_without_subscribers_or_after_close_is_harmless() -> None:
+    """Synchronous, nothing kept for later subscribers, nothing delivered after close."""
+    bus = EventBus()
+    bus.publish_agent(agent_state())
+    sub = bus.subscribe("1001")
+    bus.close()
+    bus.publish_agent(agent_state())
+    assert await take_all(sub) == []
+
+
+def test_publishing_an_agent_state_needs_no_event_loop() -> None:
+    bus = EventBus()
+    bus.subscribe()
+    bus.publish_agent(agent_state())
+    assert bus.subscribers == 1

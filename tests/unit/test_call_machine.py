@@ -40,6 +40,10 @@ from stasis_app.calls.messages import (
     PhoneTransfer,
     PlaybackDone,
     PlayMedia,
+    QueueAnnounce,
+    QueueExpired,
+    QueueOffer,
+    QueueRefused,
     Record,
     RemoveFromBridge,
     Ring,
@@ -57,6 +61,7 @@ from stasis_app.calls.views import PartyState, Role, TransferState
 from stasis_app.errors import CallStateConflict, IllegalCallInput
 from stasis_app.events import catalogue as ev
 from stasis_app.ivr import IvrDefinition, parse
+from stasis_app.queues.model import QueueConfig, QueueDef
 
 C = ChannelId("C")
 LEG1 = ChannelId("C-leg1")
@@ -76,18 +81,21 @@ IVR = parse(
                 "options": {
                     "1": {"transfer": "1000"},
                     "2": {"transfer": "2000", "prompt": "transferring"},
+                    "3": {"queue": "sales"},
                     "9": {"hangup": "goodbye"},
                 },
             }
         },
     },
     "test",
+    queues=("sales",),
 )
+QUEUES = QueueConfig({"sales": QueueDef("sales", members=("1001",), greeting=None)})
 
 
 def machine(dialed: str, *, answered: bool = False, ivr: IvrDefinition = IVR) -> CallMachine:
     caller = Caller(C, "2000", "Alice", "PJSIP/2000-00000001", answered)
-    return CallMachine("C", caller, dialed, lambda: ivr)
+    return CallMachine("C", caller, dialed, lambda: ivr, queues=lambda: QUEUES)
 
 
 def facts(outputs: list[Output]) -> list[ev.Fact]:
@@ -120,6 +128,12 @@ def dialing() -> CallMachine:
     m = machine("1000")
     m.start()
     m.handle(EndpointChecked("1000", "online"))
+    return m
+
+
+def queued() -> CallMachine:
+    m = ivr()
+    m.handle(DtmfReceived(C, "3"))
     return m
 
 
@@ -172,6 +186,7 @@ STAGES: dict[Stage, Callable[[], CallMachine]] = {
     Stage.IVR: ivr,
     Stage.ANNOUNCING: announcing,
     Stage.DIALING: dialing,
+    Stage.QUEUED: queued,
     Stage.BRIDGED: bridged,
     Stage.HOLDING: holding,
     Stage.CONSULTING: consulting,
@@ -206,27 +221,33 @@ SAMPLES: dict[type[Any], Input] = {
     PhoneTransfer: PhoneTransfer(LEG1, "1002"),
     GiveUp: GiveUp(LEG1),
     TakeOver: TakeOver(LEG1, ChannelId("B-leg1"), "1002", "T7"),
+    QueueOffer: QueueOffer("sales", ("1001",), 15.0),
+    QueueAnnounce: QueueAnnounce(2, 3),
+    QueueExpired: QueueExpired(),
+    QueueRefused: QueueRefused("sales", "full"),
 }
 # What the module docstring's table says, as data: x illegal, 409 refused, "ok" accepted.
 X, R, OK = "x", "409", "ok"
 EXPECTED: dict[Stage, tuple[str, ...]] = {
     # ans gone dtmf play timer ep fail blind att complete cancel hold unhold shutdown
-    # + phone-transfer give-up take-over
-    Stage.ROUTING: (X, X, X, X, X, X, X, R, R, R, R, R, R, X, X, R, R),
-    Stage.IVR: (OK, OK, OK, OK, OK, X, OK, OK, R, R, R, R, R, OK, OK, R, R),
-    Stage.ANNOUNCING: (OK, OK, OK, OK, OK, X, OK, OK, R, R, R, R, R, OK, OK, R, R),
-    Stage.DIALING: (OK, OK, OK, OK, OK, OK, OK, OK, R, R, R, R, R, OK, OK, R, R),
-    Stage.BRIDGED: (OK, OK, OK, OK, OK, X, OK, OK, OK, R, R, OK, R, OK, OK, OK, OK),
-    Stage.HOLDING: (OK, OK, OK, OK, OK, X, OK, OK, OK, R, R, R, OK, OK, OK, OK, OK),
-    Stage.CONSULTING: (OK, OK, OK, OK, OK, OK, OK, R, R, R, OK, R, R, OK, OK, R, R),
-    Stage.ECHO: (OK, OK, OK, OK, OK, X, OK, R, R, R, R, R, R, OK, OK, R, R),
-    Stage.CLOSING: (OK, OK, OK, OK, OK, X, OK, R, R, R, R, R, R, OK, OK, R, R),
-    Stage.ENDED: (OK, OK, OK, OK, OK, OK, OK, R, R, R, R, R, R, OK, OK, R, R),
+    # + phone-transfer give-up take-over + queue offer, announce, expired, refused
+    Stage.ROUTING: (X, X, X, X, X, X, X, R, R, R, R, R, R, X, X, R, R, X, X, X, X),
+    Stage.IVR: (OK, OK, OK, OK, OK, X, OK, OK, R, R, R, R, R, OK, OK, R, R, OK, OK, OK, OK),
+    Stage.ANNOUNCING: (OK, OK, OK, OK, OK, X, OK, OK, R, R, R, R, R, OK, OK, R, R, OK, OK, OK, OK),
+    Stage.DIALING: (OK, OK, OK, OK, OK, OK, OK, OK, R, R, R, R, R, OK, OK, R, R, OK, OK, OK, OK),
+    Stage.QUEUED: (OK, OK, OK, OK, OK, X, OK, OK, R, R, R, R, R, OK, OK, R, R, OK, OK, OK, OK),
+    Stage.BRIDGED: (OK, OK, OK, OK, OK, X, OK, OK, OK, R, R, OK, R, OK, OK, OK, OK, OK, OK, OK, OK),
+    Stage.HOLDING: (OK, OK, OK, OK, OK, X, OK, OK, OK, R, R, R, OK, OK, OK, OK, OK, OK, OK, OK, OK),
+    Stage.CONSULTING: (OK, OK, OK, OK, OK, OK, OK, R, R, R, OK, R, R, OK, OK, R, R, OK, OK, OK, OK),
+    Stage.ECHO: (OK, OK, OK, OK, OK, X, OK, R, R, R, R, R, R, OK, OK, R, R, OK, OK, OK, OK),
+    Stage.CLOSING: (OK, OK, OK, OK, OK, X, OK, R, R, R, R, R, R, OK, OK, R, R, OK, OK, OK, OK),
+    Stage.ENDED: (OK, OK, OK, OK, OK, OK, OK, R, R, R, R, R, R, OK, OK, R, R, OK, OK, OK, OK),
 }
 COLUMNS = (
     *(PartyAnswered, PartyGone, DtmfReceived, PlaybackDone, TimerFired, EndpointChecked),
     *(OperationFailed, BlindTransfer, AttendedTransfer, CompleteTransfer, CancelTransfer),
     *(Hold, Unhold, Shutdown, PhoneTransfer, GiveUp, TakeOver),
+    *(QueueOffer, QueueAnnounce, QueueExpired, QueueRefused),
 )
 
 

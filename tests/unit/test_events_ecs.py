@@ -26,7 +26,7 @@ def _event(action: str, data: dict[str, Any] | None = None, /, **fields: Any) ->
     )
 
 
-# (action, data) pairs exactly as stasis_app/calls/call.py emits them.
+# (action, data) pairs exactly as the call machine and the queue service emit them.
 EMITTED: list[tuple[str, dict[str, Any]]] = [
     (
         "call-started",
@@ -53,6 +53,29 @@ EMITTED: list[tuple[str, dict[str, Any]]] = [
     ("bridged", {"extension": "2000", "bridge": "1700000000.42-bridge"}),
     ("caller-hangup", {"cause": 16}),
     ("callee-hangup", {"cause": None}),
+    ("queue-joined", {"queue": "sales", "position": 2}),
+    ("agent-offered", {"queue": "sales", "agent": "1001", "leg": "1700000000.42-leg2"}),
+    ("agent-missed", {"queue": "sales", "agent": "1001", "reason": "no-answer"}),
+    (
+        "agent-answered",
+        {"queue": "sales", "agent": "1002", "wait": 14.25, "within_sl": 1, "outcome": "answered"},
+    ),
+    (
+        "queue-abandoned",
+        {"queue": "sales", "wait": 31.5, "position": 1, "within_sl": 0, "outcome": "abandoned"},
+    ),
+    (
+        "queue-overflowed",
+        {
+            "queue": "sales",
+            "wait": 300.0,
+            "reason": "max-wait",
+            "to": "queue support",
+            "within_sl": 0,
+            "outcome": "overflowed",
+        },
+    ),
+    ("hours-closed", {"menu": "main", "hours": "office"}),
     (
         "call-ended",
         {
@@ -294,8 +317,9 @@ def test_hold_names_the_party_and_its_extension() -> None:
 
 
 def test_an_unknown_action_is_placed_by_field_name_as_before() -> None:
-    """Names the catalogue places one way everywhere keep their place; call-ended's own fields
-    and option-chosen's ``action`` (a record attribute's name) are not guessed at."""
+    """Names the catalogue places one way everywhere keep their place (the queue's ``position``
+    too); call-ended's own fields and option-chosen's ``action`` (a record attribute's name) are
+    not guessed at, nor names the catalogue lacks."""
     doc = to_ecs(
         _event(
             "queued",
@@ -306,11 +330,13 @@ def test_an_unknown_action_is_placed_by_field_name_as_before() -> None:
             action="wait",
             duration=3.0,
             position=4,
+            colour="blue",
         )
     )
     assert (doc["cti"]["menu"], doc["cti"]["retry"], doc["cti"]["extension"]) == ("main", 2, "3000")
+    assert doc["cti"]["queue"] == {"position": 4}
     assert doc["asterisk"]["hangup_cause"] == 17
-    assert doc["cti"]["extra"] == {"action": "wait", "duration": 3.0, "position": 4}
+    assert doc["cti"]["extra"] == {"action": "wait", "duration": 3.0, "colour": "blue"}
     assert "duration" not in doc["event"]
 
 
@@ -319,3 +345,199 @@ def test_a_field_its_fact_does_not_have_is_kept_in_extra() -> None:
     doc = to_ecs(_event("answered", cause=16, menu="main"))
     assert doc["cti"]["extra"] == {"cause": 16, "menu": "main"}
     assert "asterisk" not in doc
+
+
+# -- queues ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "queue", "outcome"),
+    [
+        pytest.param(
+            "queue-joined",
+            {"queue": "sales", "position": 2},
+            {"name": "sales", "position": 2},
+            None,
+            id="joined",
+        ),
+        pytest.param(
+            "agent-offered",
+            {"queue": "sales", "agent": "1001", "leg": "c-leg2"},
+            {"name": "sales", "agent": "1001"},
+            None,
+            id="offered",
+        ),
+        pytest.param(
+            "agent-missed",
+            {"queue": "sales", "agent": "1001", "reason": "busy"},
+            {"name": "sales", "agent": "1001"},
+            "failure",
+            id="missed",
+        ),
+        pytest.param(
+            "agent-answered",
+            {"queue": "sales", "agent": "1002", "wait": 14.25, "within_sl": 1},
+            {
+                "name": "sales",
+                "agent": "1002",
+                "wait": 14.25,
+                "within_sl": 1,
+                "outcome": "answered",
+            },
+            "success",
+            id="answered",
+        ),
+        pytest.param(
+            "queue-abandoned",
+            {"queue": "sales", "wait": 31.5, "position": 1},
+            {"name": "sales", "wait": 31.5, "position": 1, "within_sl": 0, "outcome": "abandoned"},
+            "failure",
+            id="abandoned",
+        ),
+        pytest.param(
+            "queue-overflowed",
+            {"queue": "sales", "wait": 300.0, "reason": "max-wait", "to": "queue support"},
+            {
+                "name": "sales",
+                "wait": 300.0,
+                "overflow_to": "queue support",
+                "within_sl": 0,
+                "outcome": "overflowed",
+            },
+            "failure",
+            id="overflowed",
+        ),
+    ],
+)
+def test_a_queue_event_carries_its_queue_fields_and_outcome(
+    action: str, data: dict[str, Any], queue: dict[str, Any], outcome: str | None
+) -> None:
+    """Everything about the queue is under cti.queue (the agent too, for per-agent charts);
+    event.outcome is the fact's; the outcome facts name their outcome even when the record
+    leaves it out (the fact's default)."""
+    fact = catalogue.read(action, data)
+    assert fact is not None
+    doc = to_ecs(CallEvent.of("1700000000.42", fact, caller="1000", dialed="600", at=AT))
+    assert doc["cti"]["queue"] == queue
+    assert doc["event"].get("outcome") == outcome
+    assert "extra" not in doc["cti"]
+    assert doc["destination"]["user"]["id"] == "600"  # the number called; the agent is above
+
+
+def test_a_missed_agent_and_an_overflow_say_why() -> None:
+    missed = to_ecs(_event("agent-missed", queue="sales", agent="1001", reason="no-answer"))
+    assert missed["cti"]["reason"] == "no-answer"
+    full = to_ecs(
+        _event(
+            "queue-overflowed", queue="sales", wait=0.0, reason="full", to="hang up", within_sl=0
+        )
+    )
+    assert (full["cti"]["reason"], full["cti"]["queue"]["wait"]) == ("full", 0.0)
+
+
+def test_an_offered_agent_names_its_phones_channel() -> None:
+    doc = to_ecs(_event("agent-offered", queue="sales", agent="1001", leg="c-leg2"))
+    assert doc["asterisk"] == {"leg_channel_id": "c-leg2"}
+    assert doc["event"]["type"] == ["connection"]
+
+
+def test_the_mean_of_within_sl_over_the_outcome_events_is_the_service_level() -> None:
+    """Four callers: two answered in time, one late, one abandoned (the joins and offers around
+    them carry no within_sl): 2 of 4 within the service level."""
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("queue-joined", {"queue": "sales", "position": 1}),
+        ("agent-offered", {"queue": "sales", "agent": "1001", "leg": "l1"}),
+        ("agent-answered", {"queue": "sales", "agent": "1001", "wait": 5.0, "within_sl": 1}),
+        ("agent-answered", {"queue": "sales", "agent": "1002", "wait": 12.0, "within_sl": 1}),
+        ("agent-answered", {"queue": "sales", "agent": "1001", "wait": 95.0, "within_sl": 0}),
+        ("agent-missed", {"queue": "sales", "agent": "1002", "reason": "no-answer"}),
+        ("queue-abandoned", {"queue": "sales", "wait": 40.0, "position": 2}),
+    ]
+    facts = [catalogue.read(action, data) for action, data in events]
+    docs = [to_ecs(CallEvent.of("c", f, caller="1000", dialed="600")) for f in facts if f]
+    outcomes = [d["cti"]["queue"] for d in docs if "outcome" in d["cti"]["queue"]]
+    assert [q["outcome"] for q in outcomes] == ["answered", "answered", "answered", "abandoned"]
+    assert sum(q["within_sl"] for q in outcomes) / len(outcomes) == 0.5
+
+
+def test_hours_closed_names_the_menu_and_its_hours() -> None:
+    doc = to_ecs(_event("hours-closed", menu="main", hours="office"))
+    assert (doc["cti"]["menu"], doc["cti"]["hours"]) == ("main", "office")
+    assert "outcome" not in doc["event"]
+
+
+@pytest.mark.parametrize(
+    ("data", "indexed", "extra"),
+    [
+        pytest.param({"wait": 3, "within_sl": 1}, {"wait": 3.0, "within_sl": 1}, {}, id="int"),
+        pytest.param(
+            {"wait": "2.5", "within_sl": "1"}, {"wait": 2.5, "within_sl": 1}, {}, id="text"
+        ),
+        pytest.param(
+            {"wait": 1.5, "within_sl": True}, {"wait": 1.5, "within_sl": 1}, {}, id="bool"
+        ),
+        pytest.param(
+            {"wait": "soon", "within_sl": 0}, {"within_sl": 0}, {"wait": "soon"}, id="word"
+        ),
+        pytest.param({"wait": [1], "within_sl": 1}, {"within_sl": 1}, {"wait": [1]}, id="list"),
+        pytest.param(
+            {"wait": 1.5, "within_sl": float("inf")},
+            {"wait": 1.5},
+            {"within_sl": float("inf")},
+            id="infinite-int",
+        ),
+    ],
+)
+def test_a_value_is_indexed_as_its_fields_type_or_kept_in_extra(
+    data: dict[str, Any], indexed: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    """A hand-written record with a value of the wrong type keeps its event: the value is
+    converted to the field's type (float wait, integer within_sl) when it can be, else stored,
+    not indexed, in cti.extra."""
+    doc = to_ecs(_event("agent-answered", {"queue": "q", "agent": "1001", **data}))
+    queue = doc["cti"]["queue"]
+    got = {k: (v, type(v)) for k, v in queue.items() if k in ("wait", "within_sl")}
+    assert got == {k: (v, type(v)) for k, v in indexed.items()}
+    assert doc["cti"].get("extra", {}) == extra
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "queue"),
+    [
+        pytest.param(
+            "agent-answered",
+            {"queue": "q", "agent": "1001", "wait": 2.0, "within_sl": 1},
+            {"name": "q", "agent": "1001", "wait": 2.0, "within_sl": 1, "outcome": "answered"},
+            id="answered",
+        ),
+        pytest.param(
+            "queue-abandoned",
+            {"queue": "q", "wait": 9.0, "position": 3},
+            {"name": "q", "wait": 9.0, "position": 3, "within_sl": 0, "outcome": "abandoned"},
+            id="abandoned",
+        ),
+        pytest.param(
+            "queue-overflowed",
+            {"queue": "q", "wait": 60.0, "reason": "max-wait", "to": "hang up", "within_sl": None},
+            {
+                "name": "q",
+                "wait": 60.0,
+                "overflow_to": "hang up",
+                "within_sl": 0,
+                "outcome": "overflowed",
+            },
+            id="overflowed",
+        ),
+    ],
+)
+def test_a_hand_written_outcome_record_is_indexed_with_the_facts_defaults(
+    action: str, data: dict[str, Any], queue: dict[str, Any]
+) -> None:
+    """A record without ``outcome``/``within_sl`` (or with them None) is still an outcome
+    event of the service level: the document is the one its fact (read back) gives."""
+    doc = to_ecs(_event(action, data))
+    assert doc["cti"]["queue"] == queue
+    fact = catalogue.read(action, data)
+    assert fact is not None
+    via_fact = CallEvent.of("1700000000.42", fact, caller="1000", dialed="500", at=AT)
+    assert to_ecs(dataclasses.replace(via_fact, event_id=f"id-{action}")) == doc

@@ -310,3 +310,157 @@ def test_listeners_hear_about_new_events(store: CallStore) -> None:
     store.emit(_ev("c1", "call-started", T0))
     assert heard.wait(5)
     store.unsubscribe(heard.set)
+
+
+# -- queues: agents kept across restarts, today's figures rebuilt -------------------------------
+
+
+def test_agent_state_is_kept_across_a_restart(tmp_path: Path) -> None:
+    """save_agent queues the write; the next store on the file loads the latest doc per agent."""
+    path = tmp_path / "c.sqlite3"
+    first = CallStore(path, retention_days=0)
+    first.save_agent("1004", {"dynamic": ["sales"], "paused": False})
+    done = first.save_agent("1004", {"dynamic": ["sales"], "paused": True, "reason": "lunch"})
+    first.save_agent("1000", {"paused": False, "calls": 3})
+    assert done.result(5) is None
+    first.close()
+    second = CallStore(path, retention_days=0)
+    try:
+        assert second.load_agents() == {
+            "1000": {"paused": False, "calls": 3},
+            "1004": {"dynamic": ["sales"], "paused": True, "reason": "lunch"},
+        }
+    finally:
+        second.close()
+
+
+def test_save_agent_only_queues_even_while_the_writer_is_stuck(store: CallStore) -> None:
+    """Like emit(): nothing is written on the caller's thread, and the doc is copied at once."""
+    release = threading.Event()
+    store._submit(lambda _conn: release.wait(5))  # occupy the writer thread
+    doc: dict[str, Any] = {"paused": False}
+    saved = store.save_agent("1004", doc)
+    doc["paused"] = True  # the caller's later changes are not what was saved
+    assert not saved.done()
+    release.set()
+    saved.result(5)
+    assert store.load_agents() == {"1004": {"paused": False}}
+
+
+def test_a_doc_that_is_not_json_fails_its_future_not_the_caller(store: CallStore) -> None:
+    """save_agent runs on the event loop: a bad document is logged, never raised there."""
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    with capture_logs() as logs:
+        saved = store.save_agent("1004", loop)
+    with pytest.raises(ValueError, match="Circular"):
+        saved.result(1)
+    assert [e["event"] for e in logs] == ["store.agent_rejected"]
+    assert store.load_agents() == {}
+
+
+def test_an_unreadable_agent_row_is_skipped(store: CallStore) -> None:
+    """A row that is not a JSON object cannot stop the worker from starting."""
+    store.save_agent("1004", {"paused": True}).result(5)
+    store._submit(
+        lambda conn: conn.execute("INSERT INTO agents VALUES ('1005', '[1, 2]', 0)")
+    ).result(5)
+    store._submit(lambda conn: conn.execute("INSERT INTO agents VALUES ('1006', '{', 0)")).result(5)
+    with capture_logs() as logs:
+        assert store.load_agents() == {"1004": {"paused": True}}
+    assert sorted(e["extension"] for e in logs if e["event"] == "store.agent_unreadable") == [
+        "1005", "1006",
+    ]  # fmt: skip
+
+
+def test_retention_never_deletes_agents(tmp_path: Path) -> None:
+    """An agent's state is not history: however old, purging leaves it."""
+    now = T0 + 400 * 86400
+    store = CallStore(tmp_path / "c.sqlite3", retention_days=0, clock=lambda: T0)
+    try:
+        store.save_agent("1004", {"paused": True}).result(5)
+        _record_call(store, "old", T0)
+        assert store.flush()
+        store._clock = lambda: now
+        assert store.purge_older_than(90).result(5) == 1
+        assert store.load_agents() == {"1004": {"paused": True}}
+    finally:
+        store.close()
+
+
+def test_agents_can_be_kept_in_a_file_made_before_queues(tmp_path: Path) -> None:
+    """The agents table is added to an existing call history without touching its calls."""
+    path = tmp_path / "c.sqlite3"
+    first = CallStore(path, retention_days=0)
+    _record_call(first, "c1", T0)
+    first.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE agents")  # as an earlier version left it
+    conn.commit()
+    conn.close()
+    second = CallStore(path, retention_days=0)
+    try:
+        second.save_agent("1004", {"paused": False}).result(5)
+        assert second.load_agents() == {"1004": {"paused": False}}
+        assert second.count_calls() == 1
+    finally:
+        second.close()
+
+
+QUEUE_FACTS: list[ev.Fact] = [
+    ev.QueueJoined(queue="sales", position=1),
+    ev.AgentOffered(queue="sales", agent="1001", leg="leg-1"),
+    ev.AgentMissed(queue="sales", agent="1001", reason="no-answer"),
+    ev.AgentAnswered(queue="sales", agent="1002", wait=12.5, within_sl=1),
+    ev.QueueAbandoned(queue="support", wait=40.0, position=2),
+    ev.QueueOverflowed(queue="support", wait=180.0, reason="max-wait", to="extension 1000"),
+]
+
+
+def test_queue_outcomes_since_gives_joins_and_outcomes_in_order(store: CallStore) -> None:
+    """Only queue-joined and the three outcomes, from ``at`` on, oldest first, as (at, action,
+    data) whose data reads back (catalogue.read) as the fact that was emitted."""
+    _fact(store, ev.QueueJoined(queue="sales", position=3), T0 - 1, call="yesterday")
+    for n, fact in enumerate(QUEUE_FACTS):
+        _fact(store, fact, T0 + 10 - n, call=f"c{n}")  # emitted newest first
+    _fact(store, ev.CallEnded(disposition="answered"), T0 + 20)
+    assert store.flush()
+    outcomes = store.queue_outcomes_since(T0)
+    wanted = [f for f in QUEUE_FACTS if not isinstance(f, ev.AgentOffered | ev.AgentMissed)]
+    assert [action for _, action, _ in outcomes] == [f.ACTION for f in reversed(wanted)]
+    assert [at for at, _, _ in outcomes] == sorted(at for at, _, _ in outcomes)
+    assert [ev.read(action, data) for _, action, data in outcomes] == list(reversed(wanted))
+    assert outcomes[0][2] == {
+        "queue": "support", "wait": 180.0, "reason": "max-wait", "to": "extension 1000",
+        "within_sl": 0, "outcome": "overflowed",
+    }  # fmt: skip
+
+
+def test_queue_outcomes_survive_a_restart(tmp_path: Path) -> None:
+    """Today's figures can be rebuilt by the next worker from the file alone."""
+    path = tmp_path / "c.sqlite3"
+    first = CallStore(path, retention_days=0)
+    _fact(first, ev.QueueJoined(queue="sales", position=1), T0)
+    _fact(first, ev.AgentAnswered(queue="sales", agent="1000", wait=3.0, within_sl=1), T0 + 3)
+    first.close()
+    second = CallStore(path, retention_days=0)
+    try:
+        assert [(at, action) for at, action, _ in second.queue_outcomes_since(T0)] == [
+            (T0, "queue-joined"), (T0 + 3, "agent-answered"),
+        ]  # fmt: skip
+    finally:
+        second.close()
+
+
+def test_queue_event_data_keeps_fields_the_catalogue_does_not_know(store: CallStore) -> None:
+    """A field a newer version added (stored under cti.extra) comes back in data too."""
+    store.emit(_ev("c1", "queue-joined", T0, {"queue": "sales", "position": 1, "vip": True}))
+    assert store.flush()
+    [(_, _, data)] = store.queue_outcomes_since(T0)
+    assert data == {"queue": "sales", "position": 1, "vip": True}
+
+
+@pytest.mark.parametrize("fact", [ev.QueueJoined, *ev.QUEUE_OUTCOMES])
+def test_queue_facts_can_be_read_back_from_their_documents(fact: type[ev.Fact]) -> None:
+    """The store rebuilds queue data from document paths: no field may be SPECIAL (derived)."""
+    assert all(place != ev.SPECIAL for _, place in ev.placements(fact))

@@ -163,3 +163,70 @@ async def test_a_transfer_target_is_popped_with_the_original_callers_number() ->
     assert (ringing["type"], ringing["extension"], ringing["transfer"]) == ("ringing", "3000", "t1")
     assert (ringing["caller_number"], ringing["caller_name"]) == ("1000", "Alice")
     assert (cancelled["type"], cancelled["reason"]) == ("transfer-cancelled", "busy")
+
+
+# -- queues and agents ----------------------------------------------------------------------------
+
+AGENT_STATE: dict[str, Any] = {
+    "type": "agent-state",
+    "extension": "1001",
+    "state": "paused",
+    "reason": "lunch",
+    "queues": ["sales"],
+    "at": 1733330000.0,
+}
+
+
+@pytest.mark.asyncio
+async def test_websocket_carries_an_agents_state_and_its_queue_calls() -> None:
+    """A screen for agent 1001 gets its state change as published, then the queue call offered
+    to it, and not the state of another agent."""
+    bus = EventBus()
+    async with (
+        serving(bus) as url,
+        connect(f"{url}/events?extension=1001", additional_headers=AUTH) as ws,
+    ):
+        await subscribed(bus)
+        bus.publish_agent({**AGENT_STATE, "extension": "1002"})
+        bus.publish_agent(AGENT_STATE)
+        bus.emit(
+            CallEvent.of(
+                "c1", ev.QueueJoined(queue="sales", position=1), caller="1000", dialed="600"
+            )
+        )
+        offer = ev.AgentOffered(queue="sales", agent="1001", leg="c1-leg1")
+        bus.emit(CallEvent.of("c1", offer, caller="1000", dialed="600"))
+        state, offered = await receive(ws), await receive(ws)
+    assert state == AGENT_STATE
+    assert (offered["type"], offered["extension"], offered["queue"]) == (
+        "agent-offered",
+        "1001",
+        "sales",
+    )
+    assert offered["caller_number"] == "1000"
+
+
+@pytest.mark.asyncio
+async def test_sse_carries_an_agents_state_unchanged_and_without_an_event_id() -> None:
+    """The agent's item is the data line as published; having no event_id it has no ``id:``
+    line (a call's pop keeps its event id), and both are plain ``message`` events."""
+    bus = EventBus()
+    app = make_app(bus=bus)
+
+    async def publish_when_subscribed() -> None:
+        await subscribed(bus)
+        bus.publish_agent(AGENT_STATE)
+        bus.emit(call_event("dialing", extension="1001"))
+        bus.close()
+
+    async with client(app) as http:
+        response, _ = await asyncio.gather(
+            http.get("/events/sse", params={"extension": "1001"}), publish_when_subscribed()
+        )
+    blocks = [block.splitlines() for block in response.text.strip().split("\n\n")]
+    data = [json.loads(line[5:]) for block in blocks for line in block if line.startswith("data:")]
+    assert data[0] == AGENT_STATE
+    assert data[1]["type"] == "ringing"
+    ids = [[line for line in block if line.startswith("id:")] for block in blocks]
+    assert ids == [[], [f"id: {data[1]['event_id']}"]]
+    assert not [line for block in blocks for line in block if line.startswith("event:")]

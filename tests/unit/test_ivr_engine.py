@@ -6,20 +6,26 @@ spells out the exact actions. The fixture IVR below is small but has every kind 
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from stasis_app.errors import IllegalTransition, IvrDefinitionError
 from stasis_app.ivr import (
     Action,
     CancelTimer,
+    Closed,
     Digit,
     DigitsCollected,
     DirectDial,
+    Enqueue,
     Exhausted,
     GoBack,
     GotoMenu,
     Hangup,
     HangupCall,
+    Hours,
     HungUp,
     Input,
     InputTimeout,
@@ -27,11 +33,13 @@ from stasis_app.ivr import (
     IvrDefinition,
     IvrSession,
     Menu,
+    MenuAction,
     MenuEntered,
     OptionChosen,
     Play,
     PlayAndReturn,
     PromptDone,
+    QueueCall,
     RepeatMenu,
     StartTimer,
     State,
@@ -492,3 +500,249 @@ def test_digit_must_be_one_dtmf_key(key: str) -> None:
     """Digit accepts exactly one DTMF character; anything else is a programming error."""
     with pytest.raises(ValueError, match="not a DTMF digit"):
         Digit(key)
+
+
+# -- queues ------------------------------------------------------------------------------------
+
+QUEUE_MENU = Menu(
+    "main",
+    prompts=("main-menu",),
+    options={"1": QueueCall("sales", "transferring"), "2": QueueCall("support")},
+    max_retries=0,
+    on_exhausted=QueueCall("support", "transferring"),
+)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        pytest.param(
+            (Digit("1"),),
+            [
+                StopPlayback(1),
+                *chosen("main", "1", "queue sales"),
+                Enqueue("sales", "transferring"),
+            ],
+            id="option-with-prompt",
+        ),
+        pytest.param(
+            (PromptDone(1), Digit("2")),
+            [CancelTimer(2), *chosen("main", "2", "queue support"), Enqueue("support")],
+            id="option-without-prompt",
+        ),
+        pytest.param(
+            (PromptDone(1), TimerFired(2)),
+            [InputTimeout("main", 1), Exhausted("main"), Enqueue("support", "transferring")],
+            id="on-exhausted",
+        ),
+    ],
+)
+def test_queue_action_ends_the_session_like_a_transfer(
+    inputs: tuple[Input, ...], expected: list[Action]
+) -> None:
+    """A queue action emits Enqueue last, with nothing playing or timed, and the session ends."""
+    session = IvrSession(IvrDefinition("ko", "main", {"main": QUEUE_MENU}))
+    session.start()
+    for event in inputs[:-1]:
+        session.handle(event)
+    assert session.handle(inputs[-1]) == expected
+    assert session.state is State.FINISHED
+
+
+# -- business hours ----------------------------------------------------------------------------
+
+SEOUL = ZoneInfo("Asia/Seoul")
+WEEKDAYS = Hours("office", SEOUL, weekly=dict.fromkeys(range(5), ((9 * 60, 18 * 60),)))
+MORNINGS = Hours("desk", SEOUL, weekly=dict.fromkeys(range(7), ((9 * 60, 12 * 60),)))
+HOURS = {"office": WEEKDAYS, "desk": MORNINGS}
+MONDAY_10 = datetime(2026, 12, 21, 10, 0, tzinfo=SEOUL)  # both open
+MONDAY_15 = datetime(2026, 12, 21, 15, 0, tzinfo=SEOUL)  # office open, desk closed
+MONDAY_20 = datetime(2026, 12, 21, 20, 0, tzinfo=SEOUL)  # both closed
+# 11:00 UTC on Monday is 20:00 in Seoul: the moment is read in the table's zone.
+MONDAY_20_AS_UTC = datetime(2026, 12, 21, 11, 0, tzinfo=ZoneInfo("UTC"))
+
+NIGHT = Menu("night", prompts=("night-menu",), options={"1": QueueCall("support")})
+
+
+def office_ivr(closed: MenuAction | None = None) -> IvrDefinition:
+    """main keeps office hours; night is where a closed goto leads (else option 8 does)."""
+    main = Menu(
+        "main",
+        greeting=("welcome",),
+        prompts=("main-menu",),
+        options={"1": QueueCall("sales"), "8": GotoMenu("night")},
+        hours="office",
+        closed=HangupCall("closed") if closed is None else closed,
+    )
+    return IvrDefinition("ko", "main", {"main": main, "night": NIGHT}, hours=HOURS)
+
+
+OPEN_MAIN = [MenuEntered("main"), Play(("welcome", "main-menu"), "ko", 1)]
+
+ARRIVALS = [
+    pytest.param(office_ivr(), MONDAY_10, OPEN_MAIN, State.PROMPTING, id="open"),
+    pytest.param(office_ivr(), None, OPEN_MAIN, State.PROMPTING, id="no-time-counts-as-open"),
+    pytest.param(
+        office_ivr(),
+        MONDAY_20,
+        [Closed("main", "office"), Hangup("closed")],
+        State.FINISHED,
+        id="closed-default-hangs-up",
+    ),
+    pytest.param(
+        office_ivr(),
+        MONDAY_20_AS_UTC,
+        [Closed("main", "office"), Hangup("closed")],
+        State.FINISHED,
+        id="closed-read-in-the-hours-zone",
+    ),
+    pytest.param(
+        office_ivr(GotoMenu("night")),
+        MONDAY_20,
+        [Closed("main", "office"), MenuEntered("night"), Play(("night-menu",), "ko", 1)],
+        State.PROMPTING,
+        id="closed-goes-to-another-menu",
+    ),
+    pytest.param(
+        office_ivr(TransferCall("2000", "transferring")),
+        MONDAY_20,
+        [Closed("main", "office"), Transfer("2000", "transferring")],
+        State.FINISHED,
+        id="closed-transfers",
+    ),
+    pytest.param(
+        office_ivr(QueueCall("support", "closed")),
+        MONDAY_20,
+        [Closed("main", "office"), Enqueue("support", "closed")],
+        State.FINISHED,
+        id="closed-queues",
+    ),
+]
+
+
+@pytest.mark.parametrize(("definition", "now", "actions", "state"), ARRIVALS)
+def test_start_menu_checks_hours_at_arrival(
+    definition: IvrDefinition, now: datetime | None, actions: list[Action], state: State
+) -> None:
+    """Arriving while the start menu's hours are closed plays nothing of it: Closed, then the
+    closed action. Without a time of arrival every menu counts as open."""
+    session = IvrSession(definition, now)
+    assert session.start() == actions
+    assert session.state is state
+
+
+# lobby (no hours) leads to desk (mornings; closed: transfer to 2000) and to sub (parent: desk).
+LOBBY = Menu(
+    "lobby", prompts=("lobby-menu",), options={"2": GotoMenu("desk"), "3": GotoMenu("sub")}
+)
+DESK = Menu(
+    "desk",
+    prompts=("desk-menu",),
+    options={"1": TransferCall("1000")},
+    hours="desk",
+    closed=TransferCall("2000"),
+)
+SUB = Menu("sub", prompts=("sub-menu",), options={"#": GoBack()}, parent="desk")
+DESK_IVR = IvrDefinition("ko", "lobby", {"lobby": LOBBY, "desk": DESK, "sub": SUB}, hours=HOURS)
+
+
+@pytest.mark.parametrize(
+    ("now", "inputs", "expected"),
+    [
+        pytest.param(
+            MONDAY_10,
+            (Digit("2"),),
+            [
+                StopPlayback(1),
+                *chosen("lobby", "2", "go to menu desk"),
+                MenuEntered("desk"),
+                Play(("desk-menu",), "ko", 2),
+            ],
+            id="goto-open-menu",
+        ),
+        pytest.param(
+            MONDAY_15,
+            (Digit("2"),),
+            [
+                StopPlayback(1),
+                *chosen("lobby", "2", "go to menu desk"),
+                Closed("desk", "desk"),
+                Transfer("2000"),
+            ],
+            id="goto-closed-menu",
+        ),
+        pytest.param(
+            MONDAY_15,
+            (Digit("3"), Digit("#")),
+            [
+                StopPlayback(2),
+                *chosen("sub", "#", "back to the parent menu"),
+                Closed("desk", "desk"),
+                Transfer("2000"),
+            ],
+            id="back-to-closed-parent",
+        ),
+    ],
+)
+def test_entering_a_menu_checks_its_hours(
+    now: datetime, inputs: tuple[Input, ...], expected: list[Action]
+) -> None:
+    """goto and back into a menu check its hours too, against the same time of arrival."""
+    session = IvrSession(DESK_IVR, now)
+    session.start()
+    for event in inputs[:-1]:
+        session.handle(event)
+    assert session.handle(inputs[-1]) == expected
+
+
+def test_hours_are_judged_at_arrival_not_later() -> None:
+    """A caller who arrived at 11:59:59 still enters the morning-only desk after timing out in
+    the lobby: the session has no clock, only the time the call arrived."""
+    session = IvrSession(DESK_IVR, datetime(2026, 12, 21, 11, 59, 59, tzinfo=SEOUL))
+    session.start()
+    session.handle(PromptDone(1))
+    session.handle(TimerFired(2))  # seconds pass: a timeout, and the lobby plays again
+    assert session.handle(Digit("2"))[-2:] == [MenuEntered("desk"), Play(("desk-menu",), "ko", 4)]
+
+
+def test_time_of_arrival_must_be_timezone_aware() -> None:
+    """A naive datetime could be read in any zone; refusing it is safer than guessing."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        IvrSession(DESK_IVR, datetime(2026, 12, 21, 10, 0))
+
+
+@pytest.mark.parametrize(
+    ("menus", "expected"),
+    [
+        pytest.param(
+            {"main": Menu("main", ("x",), {"1": HangupCall()}, hours="ofice")},
+            ["menus.main.hours: unknown hours 'ofice' (did you mean 'office'?)"],
+            id="unknown-hours",
+        ),
+        pytest.param(
+            {"main": Menu("main", ("x",), {"1": HangupCall()}, hours="office", closed=GoBack())},
+            [
+                "menus.main.closed: must end the call or go to another menu: use hangup, "
+                "transfer, queue or goto (not repeat, play or back: the caller never entered "
+                "this menu)"
+            ],
+            id="closed-goes-back",
+        ),
+        pytest.param(
+            {
+                "main": Menu(
+                    "main", ("x",), {"1": HangupCall()}, hours="office", closed=GotoMenu("main")
+                )
+            },
+            ["menus.main.closed: a caller arriving out of hours would loop forever: main -> main"],
+            id="closed-loop",
+        ),
+    ],
+)
+def test_definition_with_bad_hours_references_is_rejected(
+    menus: dict[str, Menu], expected: list[str]
+) -> None:
+    """An IvrDefinition built in code gets the loader's checks of hours and closed actions."""
+    with pytest.raises(IvrDefinitionError) as caught:
+        IvrDefinition("ko", "main", menus, hours=HOURS)
+    assert [str(p) for p in caught.value.problems] == expected

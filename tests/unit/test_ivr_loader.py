@@ -16,6 +16,7 @@ from stasis_app.ivr import (
     IvrDefinition,
     MenuAction,
     PlayAndReturn,
+    QueueCall,
     RepeatMenu,
     TransferCall,
     load,
@@ -24,8 +25,10 @@ from stasis_app.ivr import (
 )
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ivr" / "main.toml"
+SHIPPED_QUEUES = SHIPPED.with_name("queues.toml")
 AVAILABLE_PROMPTS = frozenset(
     (
+        "closed",
         "welcome",
         "main-menu",
         "invalid",
@@ -48,10 +51,10 @@ prompts = ["main-menu"]
 """
 
 
-def problems(text: str) -> list[str]:
+def problems(text: str, queues: tuple[str, ...] | None = None) -> list[str]:
     """Every problem parse() reports for ``text``, as 'path: message' lines."""
     with pytest.raises(IvrDefinitionError) as caught:
-        parse(tomllib.loads(text), "test.toml")
+        parse(tomllib.loads(text), "test.toml", queues=queues)
     assert caught.value.source == "test.toml"
     return [str(p) for p in caught.value.problems]
 
@@ -68,9 +71,10 @@ def test_shipped_ivr_loads_with_every_prompt_available() -> None:
         asked.add((language, prompt))
         return prompt in AVAILABLE_PROMPTS
 
-    definition = load(SHIPPED, prompt_exists=exists)
+    definition = load(SHIPPED, prompt_exists=exists, queues=("sales", "support"))
     assert {language for language, _ in asked} == {"ko"}
     assert {prompt for _, prompt in asked} == {
+        "closed",
         "welcome",
         "main-menu",
         "invalid",
@@ -82,15 +86,26 @@ def test_shipped_ivr_loads_with_every_prompt_available() -> None:
     assert definition.source == str(SHIPPED)
 
 
+def test_shipped_ivr_queues_exist_in_the_shipped_queues_file() -> None:
+    """Every queue the shipped IVR sends callers to is defined in ivr/queues.toml beside it."""
+    defined = tomllib.loads(SHIPPED_QUEUES.read_text(encoding="utf-8"))["queues"]
+    load(SHIPPED, queues=tuple(defined))
+
+
 def test_shipped_ivr_has_the_documented_menu() -> None:
-    """Extension 500: 1 sales, 2 support, 3 echo test, 9 repeat, 0 operator, 4-digit direct dial."""
+    """Extension 500: 1 sales queue, 2 support queue, 3 echo test, 9 repeat, 0 operator, 4-digit
+    direct dial; office hours around the clock, with the closed prompt ready for real ones."""
     definition = load(SHIPPED)
     assert definition.language == "ko"
     main = definition.menus[definition.start]
     assert main.greeting + main.prompts == ("welcome", "main-menu")
+    assert (main.hours, main.closed) == ("office", HangupCall("closed"))
+    office = definition.hours["office"]
+    assert office.timezone.key == "Asia/Seoul"
+    assert office.weekly == dict.fromkeys(range(7), ((0, 24 * 60),))
     assert main.options == {
-        "1": TransferCall("1000", "transferring"),
-        "2": TransferCall("2000", "transferring"),
+        "1": QueueCall("sales", "transferring"),
+        "2": QueueCall("support", "transferring"),
         "3": TransferCall("7777", "echo-test"),
         "9": RepeatMenu(),
         "0": TransferCall("1000", "transferring"),
@@ -108,6 +123,7 @@ def test_defaults_fill_a_minimal_menu() -> None:
     assert (menu.invalid_prompt, menu.timeout_prompt) == ("invalid", "timeout")
     assert menu.on_exhausted == HangupCall("goodbye")
     assert (menu.greeting, menu.parent, menu.direct_dial) == ((), None, None)
+    assert (menu.hours, menu.closed) == (None, HangupCall("closed"))
 
 
 @pytest.mark.parametrize(
@@ -127,6 +143,12 @@ def test_defaults_fill_a_minimal_menu() -> None:
             '{ play = ["busy", "goodbye"] }', PlayAndReturn(("busy", "goodbye")), id="play-many"
         ),
         pytest.param('{ goto = "main" }', GotoMenu("main"), id="goto"),
+        pytest.param('{ queue = "sales" }', QueueCall("sales"), id="queue"),
+        pytest.param(
+            '{ queue = "sales", prompt = "transferring" }',
+            QueueCall("sales", "transferring"),
+            id="queue-with-prompt",
+        ),
     ],
 )
 def test_action_forms(toml: str, action: MenuAction) -> None:
@@ -146,6 +168,7 @@ def test_back_goes_to_the_declared_parent() -> None:
 
 
 SALES = '[menus.sales]\nprompts = ["busy"]\noptions = { "1" = { transfer = "1000" } }\n'
+OFFICE = '[hours.office]\ntimezone = "Asia/Seoul"\nmonday = "09:00-18:00"\n'
 
 BAD = [
     pytest.param(
@@ -187,7 +210,8 @@ BAD = [
     ),
     pytest.param(
         HEADER + 'options = { "1" = "hangup" }\n' + SALES,
-        "menus.sales: unreachable: no option or on_exhausted leads here from the start menu 'main'",
+        "menus.sales: unreachable: no option, on_exhausted or closed action leads here from the "
+        "start menu 'main'",
         id="unreachable-menu",
     ),
     pytest.param(
@@ -213,14 +237,14 @@ BAD = [
     ),
     pytest.param(
         HEADER + 'options = { "1" = { goto = "main", transfer = "1000" } }',
-        "menus.main.options.1: an action needs exactly one of goto, transfer, play, hangup; "
-        "got goto and transfer",
+        "menus.main.options.1: an action needs exactly one of goto, transfer, queue, play, "
+        "hangup; got goto and transfer",
         id="two-verbs",
     ),
     pytest.param(
         HEADER + 'options = { "1" = { prompt = "busy" } }',
-        "menus.main.options.1: an action needs exactly one of goto, transfer, play, hangup; "
-        "got none",
+        "menus.main.options.1: an action needs exactly one of goto, transfer, queue, play, "
+        "hangup; got none",
         id="no-verb",
     ),
     pytest.param(
@@ -235,7 +259,7 @@ BAD = [
     ),
     pytest.param(
         HEADER + 'on_exhausted = "repeat"\noptions = { "1" = "hangup" }',
-        "menus.main.on_exhausted: must end the menu: use hangup, transfer, goto or back "
+        "menus.main.on_exhausted: must end the menu: use hangup, transfer, queue, goto or back "
         "(repeat/play would keep a silent caller forever)",
         id="exhausted-repeats",
     ),
@@ -313,6 +337,126 @@ BAD = [
         'start = "main"\n',
         "menus: at least one menu is required, e.g. [menus.main]",
         id="no-menus",
+    ),
+    # queue actions (names are checked against known queues in test_queue_names_...)
+    pytest.param(
+        HEADER + 'options = { "1" = { queue = 3 } }',
+        "menus.main.options.1.queue: must be a queue name (a string), got integer 3",
+        id="queue-not-a-string",
+    ),
+    pytest.param(
+        HEADER + 'options = { "1" = { queue = "sales desk" } }',
+        "menus.main.options.1.queue: queue name 'sales desk' may only use letters, digits, '-' "
+        "and '_'",
+        id="queue-name-with-space",
+    ),
+    pytest.param(
+        HEADER + 'options = { "1" = { queue = "sales", promt = "transferring" } }',
+        "menus.main.options.1: unknown key 'promt' (did you mean 'prompt'?)",
+        id="misspelt-queue-key",
+    ),
+    pytest.param(
+        HEADER + 'options = { "1" = { queue = "sales", transfer = "1000" } }',
+        "menus.main.options.1: an action needs exactly one of goto, transfer, queue, play, "
+        "hangup; got transfer and queue",
+        id="queue-and-transfer",
+    ),
+    # a menu's hours and closed action
+    pytest.param(
+        HEADER + 'hours = "ofice"\noptions = { "1" = "hangup" }\n' + OFFICE,
+        "menus.main.hours: unknown hours 'ofice' (did you mean 'office'?)",
+        id="unknown-hours",
+    ),
+    pytest.param(
+        HEADER + 'hours = 9\noptions = { "1" = "hangup" }\n' + OFFICE,
+        "menus.main.hours: must be an hours name (a string), got integer 9",
+        id="hours-not-a-name",
+    ),
+    pytest.param(
+        HEADER + 'hours = "office"\nclosed = "repeat"\noptions = { "1" = "hangup" }\n' + OFFICE,
+        "menus.main.closed: must end the call or go to another menu: use hangup, transfer, "
+        "queue or goto (not repeat, play or back: the caller never entered this menu)",
+        id="closed-repeats",
+    ),
+    pytest.param(
+        HEADER
+        + 'hours = "office"\nclosed = { play = "busy" }\noptions = { "1" = "hangup" }\n'
+        + OFFICE,
+        "menus.main.closed: must end the call or go to another menu: use hangup, transfer, "
+        "queue or goto (not repeat, play or back: the caller never entered this menu)",
+        id="closed-plays",
+    ),
+    pytest.param(
+        HEADER + 'options = { "1" = { goto = "sub" } }\n[menus.sub]\nprompts = ["busy"]\n'
+        'parent = "main"\nhours = "office"\nclosed = "back"\noptions = { "1" = "hangup" }\n'
+        + OFFICE,
+        "menus.sub.closed: must end the call or go to another menu: use hangup, transfer, "
+        "queue or goto (not repeat, play or back: the caller never entered this menu)",
+        id="closed-goes-back",
+    ),
+    pytest.param(
+        HEADER + 'closed = { hangup = "closed" }\noptions = { "1" = "hangup" }',
+        "menus.main.closed: has no effect without hours (set menus.main.hours)",
+        id="closed-without-hours",
+    ),
+    pytest.param(
+        HEADER + 'hours = "office"\nclosed = { goto = "nigt" }\noptions = { "1" = "hangup" }\n'
+        '[menus.night]\nprompts = ["busy"]\noptions = { "1" = "hangup" }\n' + OFFICE,
+        "menus.main.closed: unknown menu 'nigt' (did you mean 'night'?)",
+        id="closed-goto-unknown-menu",
+    ),
+    pytest.param(
+        HEADER
+        + 'hours = "office"\nclosed = { goto = "main" }\noptions = { "1" = "hangup" }\n'
+        + OFFICE,
+        "menus.main.closed: a caller arriving out of hours would loop forever: main -> main",
+        id="closed-goto-itself",
+    ),
+    pytest.param(
+        HEADER + 'hours = "office"\nclosed = { goto = "other" }\noptions = { "1" = "hangup" }\n'
+        '[menus.other]\nprompts = ["busy"]\nhours = "office"\nclosed = { goto = "main" }\n'
+        'options = { "1" = "hangup" }\n' + OFFICE,
+        "menus.main.closed: a caller arriving out of hours would loop forever: "
+        "main -> other -> main",
+        id="closed-loop",
+    ),
+    pytest.param(
+        HEADER + 'on_exhausted = { goto = "other" }\noptions = { "1" = "hangup" }\n'
+        '[menus.other]\nprompts = ["busy"]\nhours = "office"\nclosed = { goto = "main" }\n'
+        'options = { "1" = "hangup" }\n' + OFFICE,
+        "menus.main.on_exhausted: a caller who never presses a key would loop forever out of "
+        "hours: main -> other -> main",
+        id="exhaustion-and-closed-loop",
+    ),
+    pytest.param(
+        HEADER + 'hour = "office"\noptions = { "1" = "hangup" }\n' + OFFICE,
+        "menus.main: unknown key 'hour' (did you mean 'hours'?)",
+        id="misspelt-hours-key",
+    ),
+    pytest.param(
+        HEADER + 'hours = "office"\nclose = "hangup"\noptions = { "1" = "hangup" }\n' + OFFICE,
+        "menus.main: unknown key 'close' (did you mean 'closed'?)",
+        id="misspelt-closed-key",
+    ),
+    pytest.param(
+        "hour = 1\n" + HEADER + 'options = { "1" = "hangup" }',
+        "unknown top-level key 'hour' (did you mean 'hours'?)",
+        id="misspelt-top-level-hours",
+    ),
+    pytest.param(
+        'hours = "office"\n' + HEADER + 'options = { "1" = "hangup" }',
+        "hours: must be a table of hours ([hours.NAME]), got string 'office'",
+        id="hours-not-a-table",
+    ),
+    pytest.param(
+        HEADER + 'options = { "1" = "hangup" }\n[hours]\noffice = 3\n',
+        "hours.office: must be a table ([hours.office]), got integer 3",
+        id="hours-table-not-a-table",
+    ),
+    pytest.param(
+        HEADER + 'options = { "1" = "hangup" }\n[hours."day shift"]\ntimezone = "UTC"\n',
+        "hours.day shift: hours names may only use letters, digits, '-' and '_'",
+        id="hours-name-with-space",
     ),
 ]
 
@@ -399,3 +543,90 @@ def test_sound_files_finds_prompts_by_language(tmp_path: Path) -> None:
     assert exists("ko", "welcome")
     assert not exists("en", "welcome")
     assert not exists("ko", "goodbye")
+
+
+@pytest.mark.parametrize(
+    ("queues", "expected"),
+    [
+        pytest.param(
+            ("sales", "support"),
+            ["menus.main.options.1.queue: unknown queue 'slaes' (did you mean 'sales'?)"],
+            id="close-to-a-known-queue",
+        ),
+        pytest.param(
+            ("support",),
+            ["menus.main.options.1.queue: unknown queue 'slaes'"],
+            id="nothing-close",
+        ),
+        pytest.param(
+            (),
+            ["menus.main.options.1.queue: unknown queue 'slaes' (no queues are defined)"],
+            id="no-queues-at-all",
+        ),
+    ],
+)
+def test_queue_names_are_checked_against_known_queues(
+    queues: tuple[str, ...], expected: list[str]
+) -> None:
+    """With ``queues`` given, a queue action naming any other queue is a problem at its path."""
+    toml = HEADER + 'options = { "1" = { queue = "slaes" } }'
+    assert problems(toml, queues=queues) == expected
+
+
+def test_queue_names_are_not_checked_without_known_queues() -> None:
+    """Without ``queues`` any well-formed name is accepted (the queues file is checked apart)."""
+    definition = build(HEADER + 'on_exhausted = { queue = "slaes" }\noptions = { "1" = "hangup" }')
+    assert definition.menus["main"].on_exhausted == QueueCall("slaes")
+
+
+def test_menu_with_hours_defaults_to_hanging_up_with_the_closed_prompt() -> None:
+    """A menu with hours and no closed action says 'closed' and hangs up; that prompt is checked."""
+    toml = HEADER + 'hours = "office"\noptions = { "1" = "hangup" }\n' + OFFICE
+    with pytest.raises(IvrDefinitionError) as caught:
+        parse(tomllib.loads(toml), "t", prompt_exists=lambda _lang, prompt: prompt != "closed")
+    assert [str(p) for p in caught.value.problems] == [
+        "menus.main.closed: prompt 'closed' has no sound file for language 'ko'"
+    ]
+    assert build(toml).menus["main"].closed == HangupCall("closed")
+
+
+def test_menu_without_hours_needs_no_closed_prompt() -> None:
+    """Only menus with hours can play 'closed', so only they need its sound file."""
+    toml = HEADER + 'options = { "1" = "hangup" }'
+    parse(tomllib.loads(toml), "t", prompt_exists=lambda _lang, prompt: prompt != "closed")
+
+
+@pytest.mark.parametrize(
+    ("toml", "action"),
+    [
+        pytest.param('{ hangup = "goodbye" }', HangupCall("goodbye"), id="hangup"),
+        pytest.param('{ transfer = "1000" }', TransferCall("1000"), id="transfer"),
+        pytest.param(
+            '{ queue = "sales", prompt = "closed" }', QueueCall("sales", "closed"), id="queue"
+        ),
+        pytest.param('{ goto = "night" }', GotoMenu("night"), id="goto-a-menu-only-it-reaches"),
+    ],
+)
+def test_closed_action_forms(toml: str, action: MenuAction) -> None:
+    """closed takes the actions that leave the menu; a menu only closed leads to is reachable."""
+    night = '[menus.night]\nprompts = ["busy"]\noptions = { "1" = "hangup" }\n'
+    definition = build(
+        HEADER
+        + f'hours = "office"\nclosed = {toml}\noptions = {{ "1" = "hangup" }}\n'
+        + (night if "night" in toml else "")
+        + OFFICE
+    )
+    assert definition.menus["main"].closed == action
+    assert definition.menus["main"].hours == "office"
+
+
+def test_a_broken_hours_table_is_reported_once() -> None:
+    """A menu naming an hours table that could not be read is not also told the name is unknown."""
+    toml = (
+        HEADER + 'hours = "office"\noptions = { "1" = "hangup" }\n[hours.office]\nmonday = "9-6"\n'
+    )
+    assert problems(toml) == [
+        "hours.office: missing required key 'timezone' (an IANA time zone such as 'Asia/Seoul')",
+        'hours.office.monday: must be a range such as "09:00-18:00" (HH:MM-HH:MM), '
+        "got string '9-6'",
+    ]

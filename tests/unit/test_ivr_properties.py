@@ -18,6 +18,7 @@ from stasis_app.ivr import (
     CancelTimer,
     Digit,
     DigitsCollected,
+    Enqueue,
     Hangup,
     HungUp,
     Input,
@@ -102,7 +103,7 @@ class CallTask:
             case CancelTimer(token=token):
                 assert token == self.timer, "cancelling something that is not running"
                 self.timer = None
-            case Transfer() | Hangup():
+            case Transfer() | Enqueue() | Hangup():
                 self.finals += 1
                 assert self.playing is None, "final action while a prompt plays"
                 assert self.timer is None, "final action with a timer left running"

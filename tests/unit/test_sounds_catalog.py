@@ -29,6 +29,12 @@ PROMPT_NAMES = {
     "unknown-extension",
     "service-unavailable",
     "echo-test",
+    "closed",
+    "queue-hold",
+    "queue-timeout",
+    "queue-full",
+    *(f"queue-position-{n}" for n in (*range(1, 10), "many")),
+    *(f"queue-wait-{n}" for n in (*range(1, 11), "long")),
 }
 
 
