@@ -180,7 +180,10 @@ class Call:
         self.deps = deps
         self.client = deps.client
         self.queue: asyncio.Queue[Item] = asyncio.Queue()
-        self.started = time.time()
+        # A call resumed after a restart began when its caller's channel did, not now: its
+        # duration (and the live view's start) must cover the time before the restart too.
+        resumed = adopt is not None or adopt_queued is not None
+        self.started = caller.creationtime.timestamp() if resumed else time.time()
         info = Caller(
             caller.id, caller.caller.number, caller.caller.name, caller.name, caller.state == "Up"
         )

@@ -548,11 +548,26 @@ def _update_summary(conn: sqlite3.Connection, event: CallEvent) -> None:
                     # Records are read back unchecked: keep only numbers.
                     ended.cause if isinstance(ended.cause, int) else None,
                     float(ended.duration) if isinstance(ended.duration, (int, float)) else None,
-                    json.dumps([str(step) for step in ended.ivr_path]),
+                    json.dumps([str(step) for step in ended.ivr_path] or _menus(conn, event)),
                     ended.callee,
                     event.call_id,
                 ),
             )
+
+
+def _menus(conn: sqlite3.Connection, event: CallEvent) -> list[str]:
+    """The menus the call's stored events say it entered: a call resumed after a worker restart
+    ends without knowing its IVR path, but the events recorded before the restart do."""
+    rows = conn.execute(
+        "SELECT doc FROM events WHERE call_id = ? AND action = ? ORDER BY at",
+        (event.call_id, ev.MenuEntered.ACTION),
+    )
+    menus = []
+    for (doc,) in rows:
+        menu = json.loads(doc).get("cti", {}).get("menu")
+        if isinstance(menu, str):
+            menus.append(menu)
+    return menus
 
 
 def _filters(
