@@ -394,6 +394,13 @@ def load(
     queues: Collection[str] | None = None,
 ) -> IvrDefinition:
     """Read and parse an IVR file. Unreadable files and TOML syntax errors are problems too."""
+    source, data = read_toml(path)
+    return parse(data, source, prompt_exists=prompt_exists, queues=queues)
+
+
+def read_toml(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]:
+    """(source name, decoded TOML) of a definition file; an unreadable file, text that is not
+    UTF-8 and a TOML syntax error (with its line and column) raise IvrDefinitionError."""
     source = os.fspath(path)
     try:
         text = Path(source).read_bytes().decode("utf-8")
@@ -407,7 +414,7 @@ def load(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise IvrDefinitionError(source, [_syntax_problem(str(exc), text)]) from exc
-    return parse(data, source, prompt_exists=prompt_exists, queues=queues)
+    return source, data
 
 
 def _syntax_problem(message: str, text: str) -> Problem:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from stasis_app.errors import IvrDefinitionError, Problem
@@ -23,7 +21,7 @@ from stasis_app.errors import IvrDefinitionError, Problem
 # The IVR loader's checker gives extensions, prompts and numbers the same messages here as
 # there (e.g. 'write "1000" (quoted)'). Private names, imported on purpose until the IVR
 # loader makes them public.
-from stasis_app.ivr.loader import PromptExists, _show, _syntax_problem
+from stasis_app.ivr.loader import PromptExists, _show, read_toml
 from stasis_app.ivr.loader import _Checker as _IvrChecker
 from stasis_app.ivr.model import suggest
 from stasis_app.queues.model import (
@@ -445,19 +443,7 @@ def load(
 ) -> QueueConfig:
     """Read and parse a queues file. A missing or unreadable file and TOML syntax errors are
     problems too (whether a site may go without the file is the caller's decision)."""
-    source = os.fspath(path)
-    try:
-        text = Path(source).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise IvrDefinitionError(
-            source, [Problem("", f"cannot read the file: {exc.strerror}")]
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise IvrDefinitionError(source, [Problem("", f"not UTF-8 text: {exc.reason}")]) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise IvrDefinitionError(source, [_syntax_problem(str(exc), text)]) from exc
+    source, data = read_toml(path)
     return parse(data, source, prompt_exists=prompt_exists, languages=languages)
 
 
