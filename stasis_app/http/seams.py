@@ -100,8 +100,8 @@ class QueueControl(Protocol):
     def logout(self, extension: str, queues: Sequence[str] | None) -> AgentView:
         """Log out of ``queues`` (None: every queue it is logged in to dynamically). Static
         members cannot log out (pause them instead). Raises AgentNotFound / QueueNotFound /
-        AgentStateConflict. A call it is ringing for goes to the next agent; a call it is on
-        goes on."""
+        AgentStateConflict. No new call is offered to it; a phone already ringing may still be
+        answered, and a call it is on goes on."""
 
     def pause(self, extension: str, reason: str | None) -> AgentView:
         """Stop offering calls to ``extension`` (in every queue). Pausing again only changes the
