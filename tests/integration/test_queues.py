@@ -394,6 +394,34 @@ def test_paused_agent_gets_no_offer_until_unpaused(
     a1001.wait_event("CALL_CLOSED", timeout=10.0)
 
 
+def test_agent_on_a_call_outside_the_queues_is_passed_over(
+    qworker: WorkerProcess, phones: PhoneFactory
+) -> None:
+    """1000 talks to 2000 on an ordinary call: it is not reachable, so the caller goes to 1001
+    (1000 would otherwise win the longest-idle tie); once that call ends it is reachable again."""
+    a1000 = phones("1000")
+    a1001 = phones("1001", auto_answer=True)
+    other = phones("2000", auto_answer=True)
+    caller = phones("1002")
+    wait_reachable(qworker, "1000", "1001")
+    a1000.dial("2000")
+    other.wait_event("CALL_ESTABLISHED", timeout=10.0)
+    wait_reachable(qworker, "1000", reachable=False)
+    assert agent(qworker, "1000")["state"] == "available"  # free as far as the queues go
+
+    call_id = join(qworker, caller)
+
+    a1001.wait_event("CALL_ESTABLISHED", timeout=10.0)
+    (answered,) = wait_action(qworker, call_id, "agent-answered")
+    assert answered["cti.queue.agent"] == "1001"
+    assert [x[1] for x in queue_actions(qworker, call_id) if x[0] == "agent-offered"] == ["1001"]
+    hang_up(a1000)
+    other.wait_event("CALL_CLOSED", timeout=10.0)
+    wait_reachable(qworker, "1000")
+    hang_up(caller)
+    a1001.wait_event("CALL_CLOSED", timeout=10.0)
+
+
 # --------------------------------------------------------------------------- leaving the queue
 def test_caller_hanging_up_while_waiting_is_counted_abandoned(
     qworker: WorkerProcess, phones: PhoneFactory
