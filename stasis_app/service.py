@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -78,22 +79,21 @@ class IvrHolder:
 
     path_settings: Settings
     current: IvrDefinition
-    queues: QueueConfig = field(default_factory=QueueConfig)
+    # Puts new queues in force; raises ValueError to refuse them (callers wait in a dropped one).
+    apply_queues: Callable[[QueueConfig], None] = lambda _queues: None
     reloads: int = 0
-    on_queues: list[Any] = field(default_factory=list)  # (QueueConfig) -> None; may refuse
 
     def reload(self) -> bool:
         """Re-read both files: both are taken, or neither (a bad one changes nothing)."""
         try:
             queues = load_queues(self.path_settings)
             ivr = load_ivr(self.path_settings, queues)
-            for apply in self.on_queues:
-                apply(queues)
+            self.apply_queues(queues)
         except (IvrDefinitionError, ValueError) as exc:
             # Every problem is in the message; a traceback would add nothing.
             log.error("ivr.reload_rejected", error=str(exc))  # noqa: TRY400
             return False
-        self.current, self.queues = ivr, queues
+        self.current = ivr
         self.reloads += 1
         log.info(
             "ivr.reloaded",
@@ -112,7 +112,7 @@ class Worker:
     def __post_init__(self) -> None:
         s = self.settings
         queues = load_queues(s)
-        self.ivr = IvrHolder(s, load_ivr(s, queues), queues)
+        self.ivr = IvrHolder(s, load_ivr(s, queues))
         self.registry = LiveRegistry()
         self.bus = EventBus()
         # The embedded history is also the Elasticsearch outbox; it writes on its own thread.
@@ -153,7 +153,7 @@ class Worker:
             publisher=self.bus,
             tz=zoneinfo.ZoneInfo(s.timezone) if s.timezone else None,
         )
-        self.ivr.on_queues.append(self.queues.reload)
+        self.ivr.apply_queues = self.queues.reload
         self._kept_agents: dict[str, dict[str, Any]] | None = None
         self._today_facts: list[tuple[float, str, dict[str, Any]]] = []
         self.dispatcher = Dispatcher(self._deps)

@@ -202,6 +202,9 @@ class Acd:
         self._queues: dict[str, _Queue] = {}
         self._agents: dict[str, _Agent] = {}
         self._callers: dict[str, _Caller] = {}
+        # Agents on a queue call, by their leg: every channel that ends is looked up here, on
+        # the ARI reader's stack, so it must not be a scan of all agents.
+        self._on_call: dict[str, _Agent] = {}
         self._seq = 0
         self.config = config
         now = time.time() if now is None else now
@@ -333,6 +336,7 @@ class Acd:
         stats.answer_wait += wait
         stats.longest_wait = max(stats.longest_wait, wait)
         a.call_id, a.channel, a.on_call_since = call_id, channel, now
+        self._on_call[channel] = a
         a.on_queue = caller.queue
         day = self._day(now)
         a.calls = a.calls + 1 if a.calls_day == day else 1
@@ -357,10 +361,8 @@ class Acd:
 
     def channel_gone(self, channel: str, now: float) -> list[Out]:
         """A channel ended: if an agent was on a queue call on it, its wrap-up starts."""
-        for a in self._agents.values():
-            if a.channel == channel:
-                return self._hung_up(a, now)
-        return []
+        a = self._on_call.pop(channel, None)
+        return self._hung_up(a, now) if a is not None else []
 
     def _hung_up(self, a: _Agent, now: float) -> list[Out]:
         call = self._queues.get(a.on_queue) if a.on_queue is not None else None
@@ -532,6 +534,7 @@ class Acd:
         channel = doc.get("channel")
         if isinstance(channel, str) and live(channel):
             a.channel, a.call_id = channel, str(doc.get("call_id") or "")
+            self._on_call[channel] = a
             a.on_call_since = float(doc.get("on_call_since", now))
             queue = doc.get("queue")
             a.on_queue = queue if isinstance(queue, str) else None
@@ -565,9 +568,6 @@ class Acd:
                 s.longest_wait = max(s.longest_wait, fact.wait)
 
     # ---------------------------------------------------------------------- distributing
-    def _eligible(self, queue: str, free: Sequence[_Agent]) -> list[_Agent]:
-        return [a for a in free if queue in a.queues]
-
     def _distribute(self, now: float) -> list[Out]:
         waiting = [c for c in self._callers.values() if not c.offered and not c.resting]
         if not waiting:
@@ -583,7 +583,7 @@ class Acd:
             if not free:
                 break
             q = self._queues[caller.queue]
-            eligible = self._eligible(caller.queue, free)
+            eligible = [a for a in free if caller.queue in a.queues]
             if not eligible:
                 continue
             untried = [a for a in eligible if a.extension not in caller.tried]
@@ -723,14 +723,10 @@ class Acd:
     def queues_view(self, now: float) -> list[QueueView]:
         return [self.queue_view(name, now) for name in self._queues]
 
-    def waiting_in(self, call_id: str) -> str | None:
-        """The queue the caller of ``call_id`` waits in, if any."""
-        caller = self._callers.get(call_id)
-        return caller.queue if caller is not None else None
-
     @property
-    def extensions(self) -> tuple[str, ...]:
-        return tuple(self._agents)
+    def anyone_waiting(self) -> bool:
+        """Whether a distribution could offer anything (callers wait who are not ringing)."""
+        return any(not c.offered and not c.resting for c in self._callers.values())
 
 
 __all__ = [

@@ -147,8 +147,9 @@ class QueueService:
             self._poke_soon()
 
     def _poke_soon(self) -> None:
-        # Once per loop turn however many channels ended in it: a burst costs one pass.
-        if self._poke_pending:
+        # Once per loop turn however many channels ended in it, and only while someone waits:
+        # most calls end with nobody in a queue, and this runs on the ARI reader's stack.
+        if self._poke_pending or not self.acd.anyone_waiting:
             return
         self._poke_pending = True
         try:
