@@ -98,14 +98,15 @@ def adopt(call: CallMachine, queue: str, bridge: BridgeId, joined: float) -> Non
     call.emit(StartMoh(bridge, d.music if d is not None else None), JoinQueue(queue, joined))
 
 
-def drop(call: CallMachine, outcome: str) -> None:
-    """Leave the queue (``outcome`` for the figures): release ringing agents, drop the bridge."""
+def drop(call: CallMachine, outcome: str, to: str = "") -> None:
+    """Leave the queue (``outcome`` for the figures, ``to`` where an overflow sends the caller):
+    release ringing agents, drop the bridge."""
     queued, call.queued = call.queued, None
     if queued is None:
         return
     for leg in queued.offers:
         call.release(leg)
-    call.emit(DestroyBridge(queued.bridge), LeaveQueue(outcome))
+    call.emit(DestroyBridge(queued.bridge), LeaveQueue(outcome, to))
 
 
 def offer(call: CallMachine, event: QueueOffer) -> None:
@@ -191,10 +192,7 @@ def expired(call: CallMachine, event: QueueExpired) -> None:
     d = _definition(call, queued.queue)
     where = d.on_max_wait if d is not None else Overflow(OverflowKind.HANGUP, None, "goodbye")
     call.stop_saying()
-    for leg in queued.offers:
-        call.release(leg)
-    call.queued = None
-    call.emit(DestroyBridge(queued.bridge), LeaveQueue("overflowed", str(where)))
+    drop(call, "overflowed", str(where))
     _send_on(call, where, "queue-timeout")
 
 

@@ -120,6 +120,7 @@ def queue_router(control: QueueControl) -> APIRouter:
         responses=error_responses({404: NO_QUEUE}),
     )
     async def get_queue(name: QueuePath) -> QueueOut:
+        """One queue: its waiting callers, its members and agents, and today's figures."""
         return queue_out(control.queue(name))
 
     @router.get("/agents", response_model=AgentList, tags=["agents"])
@@ -162,7 +163,8 @@ def queue_router(control: QueueControl) -> APIRouter:
         extension: AgentPath, request: Annotated[AgentQueues | None, Body()] = None
     ) -> AgentOut:
         """Log the agent out of ``queues``; without a body, out of every queue it logged in to.
-        A call it is ringing for goes to the next agent; a call it is on goes on."""
+        No new call is offered to it; a phone already ringing may still answer, and a call it
+        is on goes on."""
         queues = request.queues if request is not None else None
         return agent_out(control.logout(extension, queues))
 
