@@ -292,9 +292,14 @@ class Acd:
         if d.max_wait is not None:
             left = max(0.0, d.max_wait - (now - caller.joined))
             out.append(StartTimer(("max-wait", call_id), left))
-        if d.announce_every is not None and (d.announce_position or d.announce_wait):
+        announcing = d.announce_every is not None and (d.announce_position or d.announce_wait)
+        if announcing and d.announce_every is not None:
             out.append(StartTimer(("announce", call_id), d.announce_every))
-        return out + self._distribute(now)
+        out += self._distribute(now)
+        if announcing and not caller.offered and not recovered:
+            # A caller who has to wait is told where they stand at once, not after the period.
+            out.append(self._announcement(caller, now))
+        return out
 
     def leave(self, call_id: str, now: float, outcome: str, *, to: str = "") -> list[Out]:
         """The caller left the queue: ``abandoned`` (hung up), ``overflowed`` (sent on to

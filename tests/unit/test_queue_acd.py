@@ -385,6 +385,16 @@ def test_announcements_give_position_and_estimated_wait(
 # -- restarts -------------------------------------------------------------------------------------
 
 
+def test_a_caller_who_must_wait_hears_its_position_at_once() -> None:
+    q = QueueDef("q", members=("1000",), announce_every=30)
+    w = World(q)
+    served = w.acd.join("a", "q", "x", "", T0)
+    assert not [o for o in served if isinstance(o, Announce)]  # rung at once: nothing to say
+    waits = w.acd.join("b", "q", "x", "", T0 + 1)
+    # "a" is still in the queue while its agent rings: "b" is second, 2 x 180 s / 1 agent.
+    assert waits[-1] == Announce("b", 2, 6)
+
+
 def test_a_recovered_caller_keeps_its_original_place() -> None:
     q = QueueDef("q", members=("1000",), max_wait=300)
     w = World(q, offline=("1000",))
