@@ -62,7 +62,10 @@ def main() -> int:
         if started_lab:
             subprocess.run([sys.executable, "-m", "stasis_app", "lab", "down"], check=False)
     results.notes.append(f"Run time: {time.monotonic() - began:.0f} s; raw data: `{work}`.")
-    args.out.write_text(report.render(results))
+    old = args.out.read_text() if args.out.exists() else ""
+    args.out.write_text(
+        report.with_queue_section(report.render(results), report.queue_section(old))
+    )
     print(f"wrote {args.out} ({time.monotonic() - began:.0f} s; raw data in {work})")
     return 0
 

@@ -16,6 +16,9 @@ from bench.ramp import Step
 
 CPU_TARGET_MS = 3.0
 CHANNELS_TARGET_MS = 20.0
+# The queue bench (bench/queue.py) writes its own section; a run of ./bench.sh keeps it.
+QUEUE_BEGIN = "<!-- bench.queue: begin (python -m bench.queue writes this part) -->"
+QUEUE_END = "<!-- bench.queue: end -->"
 
 
 @dataclass
@@ -247,3 +250,22 @@ def _faults(r: Results) -> list[str]:
             "",
         ]
     return out
+
+
+def queue_section(text: str) -> str:
+    """The queue bench's section of ``text``, markers included; "" if it has none."""
+    start = text.find(QUEUE_BEGIN)
+    end = text.find(QUEUE_END, start)
+    if start < 0 or end < 0:
+        return ""
+    return text[start : end + len(QUEUE_END)]
+
+
+def with_queue_section(text: str, section: str) -> str:
+    """``text`` with its queue section replaced by ``section`` (appended if it had none)."""
+    old = queue_section(text)
+    if old:
+        return text.replace(old, section)
+    if not section:
+        return text
+    return text.rstrip("\n") + "\n\n" + section + "\n"

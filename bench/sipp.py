@@ -46,15 +46,23 @@ class Sipp:
     """One SIPp process. Every run is bounded by its call count and a global timeout."""
 
     def __init__(
-        self, target: Target, work: Path, *, calls: int, rate: float, hold_ms: int = 2500
+        self,
+        target: Target,
+        work: Path,
+        *,
+        calls: int,
+        rate: float,
+        hold_ms: int = 2500,
+        scenario: Path = SCENARIO,
+        longest_s: float = 40.0,
     ) -> None:
         self.target, self.calls, self.rate = target, calls, rate
         self.dir = work / f"sipp-{target.name}-{time.monotonic_ns()}"
         self.dir.mkdir(parents=True)
-        # The last call starts at calls/rate; it then lasts hold + prompts + at most 8 s of wait.
-        timeout = int(calls / rate + hold_ms / 1000 + 40)
+        # The last call starts at calls/rate; it then lasts hold + at most ``longest_s``.
+        timeout = int(calls / rate + hold_ms / 1000 + longest_s)
         args = [
-            "sipp", "127.0.0.1:5060", "-sf", str(SCENARIO), "-s", target.service,
+            "sipp", "127.0.0.1:5060", "-sf", str(scenario), "-s", target.service,
             "-i", "127.0.0.1", "-p", str(SIP_PORT), "-mp", str(MEDIA_PORT),
             "-au", target.user, "-ap", target.password, "-key", "caller", target.user,
             "-key", "digit_pcap", DIGIT_PCAP, "-d", str(hold_ms),

@@ -55,8 +55,9 @@ password = {password}
 class DialplanIvr:
     """Installs the bench endpoint and dialplan into the running lab, and removes them."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, extra_pjsip: str = "") -> None:
         self.lab = lab
+        self.extra_pjsip = extra_pjsip  # more endpoints for the run (the queue bench's agents)
         self.password = secrets.token_hex(12)
         self.target = Target("dialplan", "600", "bench", self.password)
 
@@ -64,7 +65,7 @@ class DialplanIvr:
         etc = self.lab.paths.rootfs / "etc/asterisk"
         return {
             etc / "extensions_bench.conf": EXTENSIONS_BENCH,
-            etc / "pjsip_bench.conf": PJSIP_BENCH.format(password=self.password),
+            etc / "pjsip_bench.conf": PJSIP_BENCH.format(password=self.password) + self.extra_pjsip,
         }
 
     def install(self) -> None:
@@ -91,10 +92,14 @@ class DialplanIvr:
 
 
 class WorkerProcess:
-    """``python -m stasis_app run`` with the bench IVR, its own data dir, token and API port."""
+    """``python -m stasis_app run`` with the bench IVR (or ``ivr`` and its ``queues``), its own
+    data dir, token and API port."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(
+        self, work: Path, ivr: Path = HERE / "ivr.toml", queues: Path | None = None
+    ) -> None:
         self.work = work
+        self.ivr, self.queues = ivr, queues
         self.token = "bench-" + secrets.token_hex(8)
         self.api = Api(API_PORT, self.token)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -116,8 +121,10 @@ class WorkerProcess:
             "CTI_API_TOKEN": self.token,
             "CTI_HTTP_PORT": str(API_PORT),
             "CTI_LOG_FORMAT": "json",
-            "CTI_IVR_FILE": str(HERE / "ivr.toml"),
+            "CTI_IVR_FILE": str(self.ivr),
         }
+        if self.queues is not None:
+            env["CTI_QUEUES_FILE"] = str(self.queues)
         self.starts += 1
         with (self.work / f"worker-{self.starts}.log").open("wb") as log:
             self.proc = subprocess.Popen(

@@ -101,9 +101,12 @@ class CancelTimer:
 
 @dataclass(frozen=True, slots=True)
 class AgentChanged:
-    """``extension``'s state changed: publish it and keep it (:meth:`Acd.agent_doc`)."""
+    """``extension``'s state changed: publish it and keep it (:meth:`Acd.agent_doc`). ``view``
+    is the agent as of the change: one step may change it twice (freed, then offered the next
+    caller at once), and each change is told as it was."""
 
     extension: str
+    view: AgentView
 
 
 Out = Offer | Announce | Expired | Refused | Fact | StartTimer | CancelTimer | AgentChanged
@@ -483,7 +486,8 @@ class Acd:
         a.paused, a.reason = True, reason
         out = self._touch(a, now)
         if changed and not out:
-            out.append(AgentChanged(extension))  # only the reason changed: still worth telling
+            # Only the reason changed: still worth telling.
+            out.append(AgentChanged(extension, self._agent_view(a, now)))
         return out
 
     def unpause(self, extension: str, now: float) -> list[Out]:
@@ -500,7 +504,7 @@ class Acd:
             return []
         a.state = state
         a.since = now
-        return [AgentChanged(a.extension)]
+        return [AgentChanged(a.extension, self._agent_view(a, now))]
 
     # ------------------------------------------------------------------------- restoring
     def agent_doc(self, extension: str) -> dict[str, Any]:

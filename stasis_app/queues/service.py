@@ -183,7 +183,7 @@ class QueueService:
                 if handle is not None:
                     handle.cancel()
             elif isinstance(out, AgentChanged):
-                self._agent_changed(out.extension)
+                self._agent_changed(out.view)
             # Refused: the caller of join() reads it from the outputs itself.
         return facts
 
@@ -206,8 +206,8 @@ class QueueService:
         self._timers.pop(key, None)
         self._perform(self.acd.timer(key, self._now()))
 
-    def _agent_changed(self, extension: str) -> None:
-        view = self.acd.agent_view(extension, self._now())
+    def _agent_changed(self, view: AgentView) -> None:
+        extension = view.extension
         if self._publisher is not None:
             self._publisher.publish_agent(
                 {

@@ -69,6 +69,11 @@ def facts(outs: list[Out]) -> list[ev.Fact]:
     return [o.fact for o in outs if isinstance(o, Fact)]
 
 
+def changes(outs: list[Out]) -> list[tuple[str, AgentState]]:
+    """The agent changes told, in order, each as it was when it happened."""
+    return [(o.extension, o.view.state) for o in outs if isinstance(o, AgentChanged)]
+
+
 def state(w: World, extension: str, now: float = T0) -> AgentState:
     return w.acd.agent_view(extension, now).state
 
@@ -129,7 +134,7 @@ def test_ring_all_rings_every_reachable_agent_and_the_first_answer_takes_it() ->
     outs = w.acd.answered("c1", "1001", "leg", T0 + 3)
     assert state(w, "1001") is AgentState.ON_CALL
     assert state(w, "1000") is AgentState.AVAILABLE  # its phone is hung up by the call
-    assert AgentChanged("1000") in outs
+    assert ("1000", AgentState.AVAILABLE) in changes(outs)
 
 
 def test_three_callers_two_agents_the_third_waits_and_gets_the_first_agent_free() -> None:
@@ -148,6 +153,20 @@ def test_three_callers_two_agents_the_third_waits_and_gets_the_first_agent_free(
     assert offers(outs) == []
     outs = w.acd.timer(("wrapup", "1001"), T0 + 35)
     assert offers(outs) == [("c", ("1001",))]
+
+
+def test_an_agent_freed_while_a_caller_waits_is_told_free_then_ringing() -> None:
+    """One step frees the agent and offers it the next caller: the event stream gets both
+    changes, each as it was (a wallboard would otherwise never see it available)."""
+    q = QueueDef("q", members=("1000",), wrapup=0, max_wait=None, announce_every=None)
+    w = World(q)
+    w.acd.join("a", "q", "1", "", T0)
+    w.acd.answered("a", "1000", "leg-a", T0 + 1)
+    w.acd.join("b", "q", "2", "", T0 + 2)
+    outs = w.acd.channel_gone("leg-a", T0 + 30) + w.acd.poke(T0 + 30)
+    assert changes(outs) == [("1000", AgentState.AVAILABLE), ("1000", AgentState.RINGING)]
+    told = [o.view for o in outs if isinstance(o, AgentChanged)]
+    assert [(v.call_id, v.since) for v in told] == [(None, T0 + 30), ("b", T0 + 30)]
 
 
 def test_callers_are_served_in_the_order_they_joined_across_queues() -> None:
