@@ -20,6 +20,7 @@ packages=(
     linphone-cli           # linphonec: the SIP client the tests use for a phone's attended transfer
     iproute2 procps        # ss/ps: the lab names the program holding a busy port
     whois                  # mkpasswd: the Docker entrypoint's ARI hash, run by a unit test
+    chromium chromium-driver  # a real browser for the web console's tests (Selenium drives it)
 )
 missing=()
 for pkg in "${packages[@]}"; do

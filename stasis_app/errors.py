@@ -30,7 +30,8 @@ IVR file, an illegal state transition)::
     │   └── DashboardImportError    Kibana refused some saved objects (lists each with its error)
     └── ApiError                    a REST request cannot be served (one code + HTTP status each)
         ├── InvalidRequest          400 invalid-request: a field is malformed (names the field)
-        ├── Unauthorized            401 unauthorized: no bearer token, or the wrong one
+        ├── Unauthorized            401 unauthorized: no bearer token or session, or a wrong one
+        ├── CsrfRejected            403 csrf-rejected: a console change without its CSRF token
         ├── ChannelNotFound         404 channel-not-found: no live channel with that id
         ├── ExtensionNotFound       404 extension-not-found: no PJSIP endpoint with that number
         ├── ExtensionUnavailable    409 extension-unavailable: it exists but is not registered
@@ -252,6 +253,17 @@ class Unauthorized(ApiError):
 
     code = "unauthorized"
     status = 401
+
+
+class CsrfRejected(ApiError):
+    """A change sent with the console's session cookie but without the session's CSRF token,
+    or from another origin: what a forged cross-site request looks like."""
+
+    code = "csrf-rejected"
+    status = 403
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"the request {problem}")
 
 
 class ChannelNotFound(ApiError):

@@ -150,6 +150,7 @@ class CallMachine:
         self.ivr = IvrDriver(call_id, ivr, arrived)
         self.queues = queues
         self.queued: queueing.Queued | None = None
+        self.via_queue: str | None = None  # the last queue the caller joined, for the views
         self._says: dict[PlaybackId, Callable[[], None]] = {}
         self._legs = 0
         self._consults = 0
@@ -250,6 +251,8 @@ class CallMachine:
             ),
             bridge_id=self.bridge,
             transfer=self.consult.view(self.id) if self.consult is not None else None,
+            ivr_path=tuple(self.ivr.path),
+            queue=self.via_queue,
         )
 
     def transfer_view(self, transfer_id: str) -> TransferView | None:

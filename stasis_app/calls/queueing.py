@@ -79,6 +79,7 @@ def enter(call: CallMachine, queue: str, prompt: str | None = None) -> None:
     call.stage = Stage.QUEUED
     bridge = call.new_queue_bridge()
     call.queued = Queued(queue, bridge)
+    call.via_queue = queue
     call.emit(
         CreateBridge(bridge, holding=True, name=naming.queue_bridge_name(queue)),
         AddToBridge(bridge, (call.anchor,)),
@@ -94,6 +95,7 @@ def adopt(call: CallMachine, queue: str, bridge: BridgeId, joined: float) -> Non
     """Resume a caller found waiting in ``bridge`` after a restart, in their original place."""
     call.stage = Stage.QUEUED
     call.queued = Queued(queue, bridge)
+    call.via_queue = queue
     d = _definition(call, queue)
     call.emit(StartMoh(bridge, d.music if d is not None else None), JoinQueue(queue, joined))
 

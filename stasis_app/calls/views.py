@@ -67,6 +67,8 @@ class LiveCallView:
     parties: tuple[PartyView, ...]
     bridge_id: str | None
     transfer: TransferView | None
+    ivr_path: tuple[str, ...] = ()  # the menus and options the caller went through
+    queue: str | None = None  # the queue the caller came through (waiting in it, or served)
 
 
 __all__ = ["LiveCallView", "PartyState", "PartyView", "Role", "TransferState", "TransferView"]

@@ -2,8 +2,10 @@
 
 Everything the routes touch is passed in (the registry, the bus, the call control, the queues,
 the status), so tests build the app around fakes and drive it through ``httpx.ASGITransport``.
-/health, /openapi.json and /docs need no token; everything else does. CORS is closed unless
-origins are given (``CTI_CORS_ORIGINS``, a comma list).
+/health, /openapi.json, /docs and the console's sign-in page need no credentials; everything else
+takes the bearer token or the console's session (:class:`~stasis_app.http.auth.AuthGate`). The
+docs pages load Swagger UI and ReDoc from the installed ``fastapi-offline`` package, never from a
+CDN. CORS is closed unless origins are given (``CTI_CORS_ORIGINS``, a comma list).
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from stasis_app import __version__
 from stasis_app.calls.registry import LiveRegistry
 from stasis_app.events.bus import EventBus
 from stasis_app.http import errors
-from stasis_app.http.auth import no_unknown_query, require_token
+from stasis_app.http.auth import AuthGate, documented_bearer, no_unknown_query
+from stasis_app.http.console import WEB, console_router
 from stasis_app.http.queues import queue_router
 from stasis_app.http.routes import control_router, health_router, history_router, live_router
 from stasis_app.http.seams import CallControl, CallHistory, QueueControl, WorkerStatus
+from stasis_app.http.session import Sessions
 from stasis_app.http.streams import sse_router, websocket_router
 from stasis_app.http.transfers import transfer_router
 
@@ -31,8 +37,10 @@ DESCRIPTION = """Live channels, calls and endpoints, call control (transfer, hol
 their agents (login, logout, pause), call history and screen-pop events of the cti worker.
 
 Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, `/docs` and
-`/openapi.json`. Every error is `{"error": {"code", "message", "details"}}`. The live event stream
-is a WebSocket at `/events` (also accepts `?token=`) and Server-Sent Events at `/events/sse`.
+`/openapi.json` (the web console at `/` signs in once and uses a session cookie instead, with an
+`X-CSRF-Token` header on changes). Every error is `{"error": {"code", "message", "details"}}`.
+The live event stream is a WebSocket at `/events` (also accepts `?token=`) and Server-Sent
+Events at `/events/sse`.
 """
 
 
@@ -53,11 +61,17 @@ def create_app(
     history: CallHistory | None = None,
     cors_origins: Sequence[str] = (),
     now: Callable[[], float] = time.time,
+    sessions: Sessions | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="cti", version=__version__, description=DESCRIPTION)
+    app = FastAPIOffline(
+        title="cti", version=__version__, description=DESCRIPTION, static_url="/docs/static"
+    )
+    sessions = sessions or Sessions(token)
     strict = [Depends(no_unknown_query)]
-    auth = [Depends(require_token(token)), *strict]  # 401 before any word about the input
+    auth = [Depends(documented_bearer), *strict]  # checked by AuthGate before any of this
     app.include_router(health_router(status, now), dependencies=strict)
+    app.include_router(console_router(sessions, token), dependencies=strict)
+    app.mount("/console/static", StaticFiles(directory=WEB / "static"), name="console-static")
     # Order matters: live_router's /calls/live must come before history's /calls/{call_id}.
     app.include_router(live_router(registry, control, now), dependencies=auth)
     app.include_router(control_router(registry, control), dependencies=auth)
@@ -67,6 +81,8 @@ def create_app(
     app.include_router(sse_router(bus), dependencies=auth)
     app.include_router(websocket_router(bus, token))  # checks the token itself (?token=)
     errors.install(app)
+    # Outside the routes and the error handlers: nothing reads a body before it has decided.
+    app.add_middleware(AuthGate, token=token, sessions=sessions)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

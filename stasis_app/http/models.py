@@ -222,6 +222,10 @@ class LiveCallOut(_Response):
     bridge_id: str | None
     parties: list[PartyOut]
     transfer: TransferOut | None = Field(description="The attended transfer in progress, if any")
+    ivr_path: list[str] = Field(
+        description="The IVR menus and options the caller went through, e.g. main, main:1"
+    )
+    queue: str | None = Field(description="The queue the caller came through, if any")
 
 
 class LiveCallList(BaseModel):

@@ -56,7 +56,15 @@ ChannelIdPath = Annotated[
     ),
 ]
 Err = {"model": ErrorOut}
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {400: Err, 401: Err}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: Err,
+    401: Err,
+    403: {
+        "model": ErrorOut,
+        "description": "csrf-rejected: a change sent with the console's session cookie "
+        "without its X-CSRF-Token, or from another origin",
+    },
+}
 
 
 def error_responses(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -118,6 +126,8 @@ def live_router(
                     bridge_id=c.bridge_id,
                     parties=[PartyOut.model_validate(p) for p in c.parties],
                     transfer=TransferOut.model_validate(c.transfer) if c.transfer else None,
+                    ivr_path=list(c.ivr_path),
+                    queue=c.queue,
                 )
                 for c in control.live_calls()
             ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from stasis_app.errors import ConfigError
-from stasis_app.http.auth import require_token
+from stasis_app.http.auth import AuthGate
+from stasis_app.http.session import Sessions
 from tests.unit.http_support import client, make_app
 
 
@@ -84,5 +85,8 @@ async def test_cors_preflight_allows_delete() -> None:
 
 def test_an_empty_token_is_refused_at_startup() -> None:
     """An API without a token would be open to anyone: fail fast, naming the variable."""
+
+    async def app(scope: object, receive: object, send: object) -> None: ...
+
     with pytest.raises(ConfigError, match="CTI_API_TOKEN"):
-        require_token("")
+        AuthGate(app, token="", sessions=Sessions("x"))

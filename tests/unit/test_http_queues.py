@@ -441,10 +441,10 @@ async def test_openapi_documents_the_queue_errors() -> None:
     async with client(make_app()) as http:
         paths = (await http.get("/openapi.json")).json()["paths"]
     login = paths["/agents/{extension}/login"]["post"]["responses"]
-    assert set(login) == {"200", "400", "401", "404", "409"}
+    assert set(login) == {"200", "400", "401", "403", "404", "409"}
     assert "agent-not-found" in login["404"]["description"]
     assert "queue-not-found" in login["404"]["description"]
     assert "agent-state-conflict" in login["409"]["description"]
     assert set(paths["/agents/{extension}/pause"]) == {"post", "delete"}
     assert "queue-not-found" in paths["/queues/{name}"]["get"]["responses"]["404"]["description"]
-    assert set(paths["/queues"]["get"]["responses"]) == {"200", "400", "401"}
+    assert set(paths["/queues"]["get"]["responses"]) == {"200", "400", "401", "403"}

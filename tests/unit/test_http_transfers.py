@@ -271,7 +271,7 @@ async def test_openapi_documents_the_transfer_errors() -> None:
     async with client(make_app()) as http:
         paths = (await http.get("/openapi.json")).json()["paths"]
     start = paths["/transfers"]["post"]["responses"]
-    assert set(start) == {"201", "400", "401", "404", "409"}
+    assert set(start) == {"201", "400", "401", "403", "404", "409"}
     assert "call-state-conflict" in start["409"]["description"]
     assert "extension-unavailable" in start["409"]["description"]
     assert (

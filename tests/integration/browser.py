@@ -1,0 +1,100 @@
+"""A real browser for the console's tests: the distribution's headless Chromium through Selenium.
+
+Chromium comes from Debian (``chromium``, ``chromium-driver``: scripts/bootstrap.sh installs
+them); Selenium is told never to download a driver (``SE_OFFLINE``). The flags keep Chromium off
+the network it would otherwise try to reach at start (this machine has none) and let it run as
+root in a container. Each test gets a clean browser state (cookies and storage cleared).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.wait import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",  # root in a container has no user namespace for the sandbox
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--window-size=1400,1000",
+)
+
+
+class Browser:
+    """One Chromium; ``page`` loads a URL, ``find``/``wait`` look at it as a person would."""
+
+    def __init__(self, profile: Path) -> None:
+        os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not try to fetch a driver
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in (*FLAGS, f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        self.driver.set_page_load_timeout(20)
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which(CHROMIUM) is not None and shutil.which(CHROMEDRIVER) is not None
+
+    def reset(self, base_url: str) -> None:
+        """Forget the previous test: cookies and local storage of ``base_url``."""
+        self.driver.get(base_url + "/console/static/console.css")
+        self.driver.delete_all_cookies()
+        self.driver.execute_script("window.localStorage.clear()")
+        self.console_errors()  # drain: the next test reads only its own
+
+    def page(self, url: str) -> None:
+        self.driver.get(url)
+
+    def find(self, css: str) -> WebElement:
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def all(self, css: str) -> list[WebElement]:
+        return list(self.driver.find_elements(By.CSS_SELECTOR, css))
+
+    def wait(
+        self, probe: Callable[[Browser], Any], *, timeout: float = 10.0, what: str = ""
+    ) -> Any:
+        """Polls ``probe`` until it returns something truthy; the message names ``what``."""
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
+            lambda _: probe(self), message=f"timed out waiting for {what}"
+        )
+
+    def text(self, css: str) -> str:
+        found = self.all(css)
+        return found[0].text if found else ""
+
+    @property
+    def url(self) -> str:
+        return str(self.driver.current_url)
+
+    def screenshot(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.driver.save_screenshot(str(path))
+
+    def console_errors(self) -> list[str]:
+        """Severe messages of the page's console (script errors, failed loads)."""
+        return [
+            str(entry["message"])
+            for entry in self.driver.get_log("browser")  # type: ignore[no-untyped-call]
+            if entry.get("level") == "SEVERE"
+        ]
+
+    def quit(self) -> None:
+        self.driver.quit()
