@@ -2,8 +2,9 @@
 
 Everything the routes touch is passed in (the registry, the bus, the call control, the queues,
 the status), so tests build the app around fakes and drive it through ``httpx.ASGITransport``.
-/health, /openapi.json and /docs need no token; everything else does. CORS is closed unless
-origins are given (``CTI_CORS_ORIGINS``, a comma list).
+/health, /livez, /openapi.json and /docs need no token; everything else does, /metrics too
+unless ``metrics_public`` (``CTI_METRICS_PUBLIC``). CORS is closed unless origins are given
+(``CTI_CORS_ORIGINS``, a comma list).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from stasis_app.calls.registry import LiveRegistry
 from stasis_app.events.bus import EventBus
 from stasis_app.http import errors
 from stasis_app.http.auth import no_unknown_query, require_token
+from stasis_app.http.metrics import HttpCounts, RequestCounting, metrics_registry, metrics_router
 from stasis_app.http.queues import queue_router
 from stasis_app.http.routes import control_router, health_router, history_router, live_router
 from stasis_app.http.seams import CallControl, CallHistory, QueueControl, WorkerStatus
@@ -30,9 +32,11 @@ from stasis_app.http.transfers import transfer_router
 DESCRIPTION = """Live channels, calls and endpoints, call control (transfer, hold), call queues and
 their agents (login, logout, pause), call history and screen-pop events of the cti worker.
 
-Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, `/docs` and
-`/openapi.json`. Every error is `{"error": {"code", "message", "details"}}`. The live event stream
-is a WebSocket at `/events` (also accepts `?token=`) and Server-Sent Events at `/events/sse`.
+Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, `/livez`,
+`/docs` and `/openapi.json` (and `/metrics` when `CTI_METRICS_PUBLIC=true`). `/health` answers
+503 when the worker cannot serve calls, with the reasons in `problems`. Every error is
+`{"error": {"code", "message", "details"}}`. The live event stream is a WebSocket at `/events`
+(also accepts `?token=`) and Server-Sent Events at `/events/sse`.
 """
 
 
@@ -52,12 +56,18 @@ def create_app(
     token: str,
     history: CallHistory | None = None,
     cors_origins: Sequence[str] = (),
+    metrics_public: bool = False,
     now: Callable[[], float] = time.time,
 ) -> FastAPI:
     app = FastAPI(title="cti", version=__version__, description=DESCRIPTION)
     strict = [Depends(no_unknown_query)]
     auth = [Depends(require_token(token)), *strict]  # 401 before any word about the input
     app.include_router(health_router(status, now), dependencies=strict)
+    requests = HttpCounts()
+    app.include_router(
+        metrics_router(metrics_registry(status, requests), public=metrics_public),
+        dependencies=strict if metrics_public else auth,
+    )
     # Order matters: live_router's /calls/live must come before history's /calls/{call_id}.
     app.include_router(live_router(registry, control, now), dependencies=auth)
     app.include_router(control_router(registry, control), dependencies=auth)
@@ -74,6 +84,7 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(RequestCounting, counts=requests)  # last: outermost, sees every status
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
