@@ -7,6 +7,7 @@ import os
 import re
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,8 +126,15 @@ class Api:
             return body
 
     def health(self) -> dict[str, Any] | None:
+        """/health's body, also when it answers 503 (ARI down); None if nothing answers."""
         try:
             body: dict[str, Any] = self.get("/health", timeout=2.0)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                return None
+            with exc:
+                unavailable: dict[str, Any] = json.loads(exc.read())
+            return unavailable
         except OSError:
             return None
         return body

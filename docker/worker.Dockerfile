@@ -11,5 +11,5 @@ USER cti
 ENV CTI_DATA_DIR=/var/lib/cti CTI_IVR_FILE=/app/ivr/main.toml CTI_LOG_FORMAT=json
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:3000/health', timeout=4).status != 200)"
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:3000/livez', timeout=4).status != 200)"
 ENTRYPOINT ["cti", "run"]

@@ -24,6 +24,7 @@ from stasis_app import __version__
 from stasis_app.ari import AiohttpTransport, AriClient, Backoff, EventStream
 from stasis_app.ari.events import Event
 from stasis_app.ari.ids import ChannelId
+from stasis_app.ari.transport import TimedTransport
 from stasis_app.calls import causes
 from stasis_app.calls.call import CallDeps
 from stasis_app.calls.control import WorkerControl
@@ -34,16 +35,18 @@ from stasis_app.calls.registry import LiveRegistry
 from stasis_app.errors import AriError, IvrDefinitionError
 from stasis_app.events import EventSink, LogSink, MultiSink
 from stasis_app.events.bus import EventBus
+from stasis_app.events.counters import CallCounters
 from stasis_app.events.elastic import ElasticSink
 from stasis_app.events.store import CallStore
 from stasis_app.http.app import cors_origins_from, create_app
 from stasis_app.http.server import ApiServer
 from stasis_app.ivr import IvrDefinition, load
-from stasis_app.lagmonitor import LoopLag, LoopLagMonitor
+from stasis_app.lagmonitor import LoopLagMonitor
 from stasis_app.queues import loader as queues_loader
 from stasis_app.queues.model import QueueConfig
 from stasis_app.queues.service import QueueService
 from stasis_app.settings import Settings
+from stasis_app.status import AriTimings, WorkerStatusView
 
 log = structlog.get_logger("cti.service")
 DRAIN_SECONDS = 5.0
@@ -121,15 +124,17 @@ class Worker:
             retention_days=s.retention_days,
             keep_unshipped=s.elasticsearch_url is not None,
         )
-        self._sinks = MultiSink([self.sink, self.bus, self.store])
+        self.counters = CallCounters()
+        self._sinks = MultiSink([self.sink, self.bus, self.store, self.counters])
         self.shipper = (
             ElasticSink(s.elasticsearch_url, self.store, headers=s.elasticsearch_headers)
             if s.elasticsearch_url
             else None
         )
-        self._asterisk_version: str | None = None
-        self._asterisk_started: datetime | None = None
-        self.transport = AiohttpTransport(s.ari_url, s.ari_user, s.ari_password)
+        self.ari_timings = AriTimings()
+        self.transport = TimedTransport(
+            AiohttpTransport(s.ari_url, s.ari_user, s.ari_password), self.ari_timings.observe
+        )
         self.client = AriClient(self.transport, s.app)
         # Asterisk is local: retrying every few seconds at most costs nothing, and after an
         # Asterisk restart callers must be served again within seconds, not half a minute.
@@ -160,47 +165,34 @@ class Worker:
         self.control = WorkerControl(
             self.client, self.dispatcher, self.registry, ring_timeout=s.ring_timeout
         )
+        self.lag = LoopLagMonitor()
+        self.status = WorkerStatusView(
+            stream=self.stream,
+            endpoint_stream=self.endpoint_stream,
+            store=self.store,
+            shipper=self.shipper,
+            lag=self.lag,
+            dispatcher=self.dispatcher,
+            registry=self.registry,
+            counters=self.counters,
+            timings=self.ari_timings,
+        )
         self.api = ApiServer(
             create_app(
                 registry=self.registry,
                 bus=self.bus,
                 queues=self.queues,
                 control=self.control,
-                status=self,
+                status=self.status,
                 token=s.api_token,
                 history=self.store,
                 cors_origins=cors_origins_from(os.environ),
+                metrics_public=s.metrics_public,
             ),
             s.http_host,
             s.http_port,
         )
-        self.lag = LoopLagMonitor()
         self.stopping = asyncio.Event()
-
-    # -------------------------------------------------------------- WorkerStatus (GET /health)
-    @property
-    def ari_connected(self) -> bool:
-        return self.stream.connected
-
-    @property
-    def reconnects(self) -> int:
-        return self.stream.reconnects
-
-    @property
-    def asterisk_version(self) -> str | None:
-        return self._asterisk_version
-
-    @property
-    def asterisk_started(self) -> datetime | None:
-        return self._asterisk_started
-
-    @property
-    def version(self) -> str:
-        return __version__
-
-    @property
-    def loop_lag(self) -> LoopLag:
-        return self.lag.snapshot()
 
     def _deps(self, dispatcher: Dispatcher) -> CallDeps:
         return CallDeps(
@@ -237,7 +229,8 @@ class Worker:
             # Events no call logic reads are dropped by Asterisk instead of parsed by us.
             await self.client.set_event_filter(disallowed=UNUSED_EVENTS)
             info = await self.client.asterisk_info()
-            self._asterisk_version, self._asterisk_started = info.version, info.startup_time
+            self.status.asterisk_version = info.version
+            self.status.asterisk_started = info.startup_time
             # One look at Asterisk serves both the live view and recovery.
             snapshot = await Snapshot.fetch(self.client)
             live = snapshot.live
@@ -274,6 +267,14 @@ class Worker:
         )
         shipping = asyncio.create_task(self.shipper.run()) if self.shipper else None
         lag = asyncio.create_task(self.lag.run())
+        # Watched by /health: the readers are what calls need; shipping and the lag monitor not.
+        self.status.tasks = {
+            "ari-events": (reader, True),
+            "endpoint-events": (endpoint_reader, True),
+        }
+        if shipping is not None:
+            self.status.tasks["elasticsearch-shipping"] = (shipping, False)
+        self.status.tasks["loop-lag-monitor"] = (lag, False)
         stop = asyncio.create_task(self.stopping.wait())
         replaced = asyncio.create_task(self.dispatcher.replaced.wait())
         try:
@@ -283,6 +284,7 @@ class Worker:
             if reader in done:
                 reader.result()  # bad credentials: AriAuthError propagates to the CLI
         finally:
+            self.status.stopping = True
             stop.cancel()
             replaced.cancel()
             await self._shutdown()

@@ -84,6 +84,17 @@ def _timezone(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw not in _TRUE + _FALSE:
+        raise ConfigError(name, f"must be true or false, got {env[name]!r}")
+    return raw in _TRUE
+
+
 def _optional_url(env: Mapping[str, str], name: str) -> str | None:
     return _url(env, name, "") if env.get(name) else None
 
@@ -111,6 +122,8 @@ class Settings:
     queues_file_setting: Path | None = None
     # Local time zone of the queues' daily figures ("today"); None: the machine's.
     timezone: str | None = None
+    # /metrics without the token, for a Prometheus that cannot send one (trusted networks only).
+    metrics_public: bool = False
 
     @property
     def queues_file(self) -> Path:
@@ -157,4 +170,5 @@ class Settings:
             if env.get("CTI_QUEUES_FILE")
             else None,
             timezone=_timezone(env, "CTI_TIMEZONE"),
+            metrics_public=_flag(env, "CTI_METRICS_PUBLIC"),
         )

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import base64
 import json as jsonlib
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -201,4 +202,49 @@ class HttpxTransport:
         await self._client.aclose()
 
 
-__all__ = ["AiohttpTransport", "HttpxTransport", "RestResponse", "RestTransport", "ari_root"]
+class TimedTransport:
+    """:class:`RestTransport` that hands each request's duration to ``observe(method, seconds)``.
+
+    For the ARI latency histogram of ``/metrics``. Failures are timed too (a timeout is the
+    latency that matters most). ``observe`` runs on the request's stack, so it must be O(1).
+    """
+
+    def __init__(
+        self,
+        inner: RestTransport,
+        observe: Callable[[str, float], None],
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._inner = inner
+        self._observe = observe
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"TimedTransport({self._inner!r})"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object | None = None,
+    ) -> RestResponse:
+        start = self._clock()
+        try:
+            return await self._inner.request(method, path, params=params, json=json)
+        finally:
+            self._observe(method, self._clock() - start)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+__all__ = [
+    "AiohttpTransport",
+    "HttpxTransport",
+    "RestResponse",
+    "RestTransport",
+    "TimedTransport",
+    "ari_root",
+]

@@ -111,6 +111,11 @@ class Dispatcher:
     def calls(self) -> Iterable[Call]:
         return tuple(self._tasks)
 
+    @property
+    def active(self) -> int:
+        """How many calls are in progress (O(1), for /metrics)."""
+        return len(self._tasks)
+
     def owner(self, channel: ChannelId) -> Call | None:
         return self._by_channel.get(channel)
 

@@ -222,6 +222,11 @@ class LiveRegistry:
             live.menu = menu
 
     # ------------------------------------------------------------------------------ reading
+    @property
+    def channel_count(self) -> int:
+        """How many channels are live (O(1), for /metrics)."""
+        return len(self._channels)
+
     def channels(self) -> list[ChannelView]:
         """Every live channel, oldest first."""
         now = self._now()

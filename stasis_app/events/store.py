@@ -92,6 +92,22 @@ _QUEUE_EVENTS: Final = (
 
 
 @dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """The writer's health, read without touching SQLite (for /health and /metrics).
+
+    ``backlog``: items queued for the writer thread; ``failing``: the last transaction failed
+    (cleared by the next one that commits); ``write_failures``: failed transactions since start.
+    """
+
+    writer_alive: bool
+    failing: bool
+    backlog: int
+    events_written: int
+    write_failures: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CallSummary:
     """One row of the call list. ``disposition`` is None while the call is in progress."""
 
@@ -177,6 +193,12 @@ class CallStore:
         self._readers_lock = threading.Lock()
         self._local = threading.local()
         self._closed = False
+        # Written by the writer thread only, read by status(): plain ints and a bool, so a reader
+        # on the loop sees one value or the other, never a torn one, and never waits for a lock.
+        self._failing = False
+        self._written = 0
+        self._write_failures = 0
+        self._last_error: str | None = None
         conn = self._connect()  # schema and WAL before anyone reads
         try:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -227,6 +249,17 @@ class CallStore:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+
+    def status(self) -> StoreStatus:
+        """O(1), no SQLite: safe on the event loop at every scrape."""
+        return StoreStatus(
+            writer_alive=self._thread.is_alive() or self._closed,
+            failing=self._failing,
+            backlog=self._queue.qsize(),
+            events_written=self._written,
+            write_failures=self._write_failures,
+            last_error=self._last_error,
+        )
 
     # ------------------------------------------------------------ outbox (for the sink)
     def pending(self, limit: int) -> list[OutboxItem]:
@@ -445,23 +478,28 @@ class CallStore:
     def _guarded(self, conn: sqlite3.Connection, batch: Sequence[object]) -> None:
         """Write ``batch`` in one transaction; resolve ops only after the commit."""
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
-        wrote_events = False
+        written = 0
         try:
             conn.execute("BEGIN IMMEDIATE")
             for item in batch:
                 if isinstance(item, CallEvent):
-                    wrote_events |= self._write_event(conn, item)
+                    written += self._write_event(conn, item)
                 elif isinstance(item, _Op):
                     try:
                         results.append((item.future, item.run(conn), None))
                     except sqlite3.Error as exc:
                         results.append((item.future, None, exc))
             conn.execute("COMMIT")
+            self._failing, self._written = False, self._written + written
         except sqlite3.Error as exc:
             log.exception("store.write_failed", items=len(batch))
+            self._failing, self._last_error = True, f"{type(exc).__name__}: {exc}"
+            self._write_failures += 1
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             results = [(f, None, exc) for f, _, _ in results]
+            written = 0
+        wrote_events = written > 0
         for future, value, error in results:
             if error is None:
                 future.set_result(value)

@@ -2,10 +2,12 @@
 
 Everything the routes touch is passed in (the registry, the bus, the call control, the queues,
 the status), so tests build the app around fakes and drive it through ``httpx.ASGITransport``.
-/health, /openapi.json, /docs and the console's sign-in page need no credentials; everything else
-takes the bearer token or the console's session (:class:`~stasis_app.http.auth.AuthGate`). The
-docs pages load Swagger UI and ReDoc from the installed ``fastapi-offline`` package, never from a
-CDN. CORS is closed unless origins are given (``CTI_CORS_ORIGINS``, a comma list).
+/health, /livez, /openapi.json, /docs and the console's sign-in page need no credentials;
+everything else takes the bearer token or the console's session
+(:class:`~stasis_app.http.auth.AuthGate`), /metrics too unless ``metrics_public``
+(``CTI_METRICS_PUBLIC``). The docs pages load Swagger UI and ReDoc from the installed
+``fastapi-offline`` package, never from a CDN. CORS is closed unless origins are given
+(``CTI_CORS_ORIGINS``, a comma list).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from stasis_app.events.bus import EventBus
 from stasis_app.http import errors
 from stasis_app.http.auth import AuthGate, documented_bearer, no_unknown_query
 from stasis_app.http.console import WEB, console_router
+from stasis_app.http.metrics import HttpCounts, RequestCounting, metrics_registry, metrics_router
 from stasis_app.http.queues import queue_router
 from stasis_app.http.routes import control_router, health_router, history_router, live_router
 from stasis_app.http.seams import CallControl, CallHistory, QueueControl, WorkerStatus
@@ -36,11 +39,12 @@ from stasis_app.http.transfers import transfer_router
 DESCRIPTION = """Live channels, calls and endpoints, call control (transfer, hold), call queues and
 their agents (login, logout, pause), call history and screen-pop events of the cti worker.
 
-Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, `/docs` and
-`/openapi.json` (the web console at `/` signs in once and uses a session cookie instead, with an
-`X-CSRF-Token` header on changes). Every error is `{"error": {"code", "message", "details"}}`.
-The live event stream is a WebSocket at `/events` (also accepts `?token=`) and Server-Sent
-Events at `/events/sse`.
+Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, `/livez`,
+`/docs` and `/openapi.json` (and `/metrics` when `CTI_METRICS_PUBLIC=true`); the web console at
+`/` signs in once and uses a session cookie instead, with an `X-CSRF-Token` header on changes.
+`/health` answers 503 when the worker cannot serve calls, with the reasons in `problems`. Every
+error is `{"error": {"code", "message", "details"}}`. The live event stream is a WebSocket at
+`/events` (also accepts `?token=`) and Server-Sent Events at `/events/sse`.
 """
 
 
@@ -60,6 +64,7 @@ def create_app(
     token: str,
     history: CallHistory | None = None,
     cors_origins: Sequence[str] = (),
+    metrics_public: bool = False,
     now: Callable[[], float] = time.time,
     sessions: Sessions | None = None,
 ) -> FastAPI:
@@ -72,6 +77,11 @@ def create_app(
     app.include_router(health_router(status, now), dependencies=strict)
     app.include_router(console_router(sessions, token), dependencies=strict)
     app.mount("/console/static", StaticFiles(directory=WEB / "static"), name="console-static")
+    requests = HttpCounts()
+    app.include_router(
+        metrics_router(metrics_registry(status, requests), public=metrics_public),
+        dependencies=strict if metrics_public else auth,
+    )
     # Order matters: live_router's /calls/live must come before history's /calls/{call_id}.
     app.include_router(live_router(registry, control, now), dependencies=auth)
     app.include_router(control_router(registry, control), dependencies=auth)
@@ -82,7 +92,8 @@ def create_app(
     app.include_router(websocket_router(bus, token))  # checks the token itself (?token=)
     errors.install(app)
     # Outside the routes and the error handlers: nothing reads a body before it has decided.
-    app.add_middleware(AuthGate, token=token, sessions=sessions)
+    also_open = ("/metrics",) if metrics_public else ()
+    app.add_middleware(AuthGate, token=token, sessions=sessions, also_open=also_open)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -90,6 +101,7 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(RequestCounting, counts=requests)  # last: outermost, sees every status
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -89,15 +89,22 @@ def same_origin(headers: Headers, scheme: str) -> bool:
 class AuthGate:
     """The ASGI middleware described in the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, token: str, sessions: Sessions) -> None:
+    def __init__(
+        self, app: ASGIApp, *, token: str, sessions: Sessions, also_open: tuple[str, ...] = ()
+    ) -> None:
         if not token:
             raise ConfigError("CTI_API_TOKEN", "must not be empty")
         self.app = app
         self.token = token
         self.sessions = sessions
+        self.also_open = frozenset(also_open)  # GET paths opened by a setting (/metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_open(scope["method"], scope["path"]):
+        if (
+            scope["type"] != "http"
+            or is_open(scope["method"], scope["path"])
+            or (scope["method"] in ("GET", "HEAD") and scope["path"] in self.also_open)
+        ):
             await self.app(scope, receive, send)
             return
         refusal = self._refusal(scope)

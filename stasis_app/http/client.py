@@ -59,12 +59,13 @@ class ApiUnreachable(ApiClientError):
 class ApiRejected(ApiClientError):
     """The API answered with an error envelope; ``code`` is its stable error code."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, body: bytes = b"") -> None:
         hint = " (check CTI_API_TOKEN)" if status == 401 else ""
         super().__init__(f"{status} {code}: {message}{hint}")
         self.status = status
         self.code = code
         self.message = message
+        self.body = body  # as received: some answers (a 503 from /health) are not envelopes
 
 
 def read_token(environ: Mapping[str, str]) -> str:
@@ -97,7 +98,14 @@ class ApiClient:
 
     # ------------------------------------------------------------------------------ calls
     def health(self) -> HealthOut:
-        return self._get("/health", HealthOut)
+        """The worker's health, also when it is unavailable (/health answers 503 with the
+        same body, ``status`` "unavailable" and the ``problems``)."""
+        try:
+            return self._get("/health", HealthOut)
+        except ApiRejected as exc:
+            if exc.status != 503 or not exc.body:
+                raise
+            return self._parse(exc.body, HealthOut)
 
     def channels(self) -> list[ChannelOut]:
         return self._get("/channels", ChannelList).channels
@@ -237,12 +245,16 @@ def _segment(value: str) -> str:
 
 def _rejected(exc: urllib.error.HTTPError) -> ApiRejected:
     try:
-        error = json.loads(exc.read())["error"]
-        return ApiRejected(exc.code, str(error["code"]), str(error["message"]))
-    except (ValueError, KeyError, TypeError):
-        return ApiRejected(exc.code, f"http-{exc.code}", str(exc.reason))
+        body = exc.read()
+    except OSError:
+        body = b""
     finally:
         exc.close()
+    try:
+        error = json.loads(body)["error"]
+        return ApiRejected(exc.code, str(error["code"]), str(error["message"]), body)
+    except (ValueError, KeyError, TypeError):
+        return ApiRejected(exc.code, f"http-{exc.code}", str(exc.reason), body)
 
 
 __all__ = ["ApiClient", "ApiClientError", "ApiRejected", "ApiUnreachable", "read_token"]

@@ -1,5 +1,5 @@
-"""``cti channels | endpoints | live | call | hangup | transfer | hold | unhold | watch``: the REST
-API from a terminal.
+"""``cti health | channels | endpoints | live | call | hangup | transfer | hold | unhold | watch``:
+the REST API from a terminal.
 
 Every command goes through the REST API of the running worker (CTI_API_URL, default
 http://127.0.0.1:3000; token from CTI_API_TOKEN or $CTI_DATA_DIR/api-token). Output is an
@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 
 from stasis_app.errors import CtiError
 from stasis_app.http.client import ApiClient
-from stasis_app.http.models import TransferOut
+from stasis_app.http.models import HealthOut, TransferOut
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
 ChannelArg = Annotated[str, typer.Argument(help="A channel id from `cti live` or `cti channels`")]
@@ -59,6 +59,28 @@ def dump(items: Sequence[BaseModel] | BaseModel | dict[str, Any]) -> str:
     if isinstance(items, dict):
         return json.dumps(items, indent=2)
     return json.dumps([i.model_dump(mode="json") for i in items], indent=2)
+
+
+def health(as_json: JsonFlag = False) -> None:
+    """The worker's health: ok, degraded or unavailable, with the problems. Exits 1 when it
+    cannot serve calls (so scripts can test it)."""
+    found: HealthOut = call_api(lambda c: c.health())
+    if as_json:
+        typer.echo(dump(found))
+    else:
+        asterisk = found.asterisk_version or "unknown"
+        typer.echo(f"{found.status}: worker {found.version}, Asterisk {asterisk}")
+        for problem in found.problems:
+            mark = "blocking" if problem.blocking else "warning"
+            typer.echo(f"  {mark:<8}  {problem.code}: {problem.message}")
+        if found.shipping is not None:
+            s = found.shipping
+            typer.echo(
+                f"  shipping  {s.state}: {s.shipped} shipped, {s.pending} pending, "
+                f"{s.dead_letters} dead letters"
+            )
+    if found.status == "unavailable":
+        raise typer.Exit(code=1)
 
 
 def channels(as_json: JsonFlag = False) -> None:
@@ -282,6 +304,7 @@ def describe(pop: dict[str, Any]) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the REST commands to ``app`` (the top-level ``cti``)."""
+    app.command("health")(health)
     app.command("channels")(channels)
     app.command("endpoints")(endpoints)
     # Not `cti calls live`: `cti calls` is the history's group (stasis_app/events/commands.py).

@@ -173,8 +173,38 @@ class EndpointList(_Response):
     endpoints: list[EndpointOut]
 
 
+class ProblemOut(_Response):
+    code: str = Field(
+        description="ari-disconnected, store-failing, task-dead (blocking); "
+        "endpoints-disconnected, shipping-stopped, shipping-backing-off, task-dead (not)"
+    )
+    message: str
+    blocking: bool = Field(description="true: the worker cannot serve calls (503)")
+
+
+class ShippingOut(_Response):
+    """The Elasticsearch sink; counts of the store's outbox as the sink last read them."""
+
+    state: str = Field(description="starting, running, backing-off, stopped-auth or stopped")
+    shipped: int = Field(ge=0, description="Events delivered by this process")
+    pending: int = Field(ge=0, description="Events waiting to be shipped")
+    dead_letters: int = Field(ge=0, description="Events refused for their content")
+
+
+class StoreOut(_Response):
+    writer_alive: bool
+    backlog: int = Field(ge=0, description="Items queued for the history writer thread")
+    write_failures: int = Field(ge=0, description="Failed write transactions since start")
+
+
 class HealthOut(BaseModel):
-    status: Literal["ok", "degraded"] = Field(description="degraded while ARI is disconnected")
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="unavailable (HTTP 503): a blocking problem, the worker cannot serve calls; "
+        "degraded: calls are served but something needs a look; ok: nothing to report"
+    )
+    problems: list[ProblemOut] = Field(
+        default_factory=list, description="Why the status is not ok, blocking ones first"
+    )
     ari_connected: bool
     reconnects: int = Field(ge=0)
     asterisk_version: str | None
@@ -184,6 +214,14 @@ class HealthOut(BaseModel):
     loop_lag_max_ms: float = Field(ge=0, description="Worst event-loop lag since start (ms)")
     loop_lag_recent_p99_ms: float = Field(ge=0, description="Loop lag p99, last ~30 s (ms)")
     loop_lag_recent_max_ms: float = Field(ge=0, description="Worst loop lag, last ~30 s (ms)")
+    store: StoreOut | None = Field(default=None, description="The call history writer")
+    shipping: ShippingOut | None = Field(
+        default=None, description="Elasticsearch shipping; null when CTI_ELASTICSEARCH_URL is unset"
+    )
+
+
+class LiveOut(BaseModel):
+    status: Literal["alive"] = "alive"
 
 
 class PartyOut(_Response):
@@ -378,14 +416,18 @@ __all__ = [
     "HealthOut",
     "LiveCallList",
     "LiveCallOut",
+    "LiveOut",
     "NewTransfer",
     "PartyOut",
     "PauseReason",
     "PauseRequest",
+    "ProblemOut",
     "QueueList",
     "QueueName",
     "QueueOut",
     "QueueStatsOut",
+    "ShippingOut",
+    "StoreOut",
     "TimelineEventOut",
     "TransferMode",
     "TransferOut",

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from stasis_app.calls.registry import LiveRegistry
 from stasis_app.errors import ChannelNotFound, HistoryUnavailable, InvalidRequest
+from stasis_app.health import problems, verdict
 from stasis_app.http.models import (
     EXTENSION_PATTERN,
     ID_PATTERN,
@@ -40,7 +41,11 @@ from stasis_app.http.models import (
     HealthOut,
     LiveCallList,
     LiveCallOut,
+    LiveOut,
     PartyOut,
+    ProblemOut,
+    ShippingOut,
+    StoreOut,
     TimelineEventOut,
     TransferOut,
     TransferRequest,
@@ -81,14 +86,34 @@ CONFLICT = "call-state-conflict: the call cannot do that now (details.reason say
 def health_router(status_of: WorkerStatus, now: Callable[[], float]) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/health", response_model=HealthOut, responses={400: Err})
-    async def health() -> HealthOut:
-        """Whether the worker is connected to Asterisk. Needs no token (for load balancers)."""
+    @router.get(
+        "/health",
+        response_model=HealthOut,
+        responses={
+            400: Err,
+            503: {
+                "model": HealthOut,
+                "description": "The worker cannot serve calls; ``problems`` says why",
+            },
+        },
+    )
+    async def health(response: Response) -> HealthOut:
+        """Readiness: 200 when the worker can serve calls (``status`` ok or degraded), 503
+        with the blocking ``problems`` when it cannot (ARI disconnected, the call store failing,
+        a background task dead). Needs no token (for load balancers). Read at request time,
+        without I/O; the rules are in :mod:`stasis_app.health`."""
+        found = problems(status_of.health_facts)
+        overall = verdict(found)
+        if overall == "unavailable":
+            response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         started = status_of.asterisk_started
         uptime = round(max(0.0, now() - started.timestamp()), 3) if started else None
         lag = status_of.loop_lag
+        store = status_of.store_status
+        sink = status_of.sink_status
         return HealthOut(
-            status="ok" if status_of.ari_connected else "degraded",
+            status=overall,
+            problems=[ProblemOut.model_validate(p) for p in found],
             ari_connected=status_of.ari_connected,
             reconnects=status_of.reconnects,
             asterisk_version=status_of.asterisk_version,
@@ -98,7 +123,16 @@ def health_router(status_of: WorkerStatus, now: Callable[[], float]) -> APIRoute
             loop_lag_max_ms=lag.max_ms,
             loop_lag_recent_p99_ms=lag.recent_p99_ms,
             loop_lag_recent_max_ms=lag.recent_max_ms,
+            store=StoreOut.model_validate(store),
+            shipping=ShippingOut.model_validate(sink) if sink is not None else None,
         )
+
+    @router.get("/livez", response_model=LiveOut, responses={400: Err})
+    async def livez() -> LiveOut:
+        """Liveness: the process and its event loop answer. Nothing else is checked, so a
+        restart is never triggered by Asterisk or Elasticsearch being away (the worker
+        reconnects by itself). Needs no token."""
+        return LiveOut()
 
     return router
 

@@ -9,13 +9,16 @@ Asterisk failed us and becomes a 502/503.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from stasis_app.calls.views import LiveCallView, TransferView
-    from stasis_app.events.store import CallDetail, CallSummary, DeadLetter
+    from stasis_app.events.elastic import SinkStatus
+    from stasis_app.events.store import CallDetail, CallSummary, DeadLetter, StoreStatus
+    from stasis_app.health import HealthFacts
+    from stasis_app.histogram import HistogramSnapshot
     from stasis_app.lagmonitor import LoopLag
     from stasis_app.queues.views import AgentView, QueueView
 
@@ -112,6 +115,9 @@ class QueueControl(Protocol):
 
 
 class WorkerStatus(Protocol):
+    """What /health and /metrics read, at request time. Every member must be cheap and free of
+    I/O: they run on the loop that reads ARI, at every probe and every scrape."""
+
     @property
     def ari_connected(self) -> bool: ...
     @property
@@ -124,6 +130,31 @@ class WorkerStatus(Protocol):
     def version(self) -> str: ...
     @property
     def loop_lag(self) -> LoopLag: ...
+    @property
+    def health_facts(self) -> HealthFacts: ...
+    @property
+    def store_status(self) -> StoreStatus: ...
+    @property
+    def sink_status(self) -> SinkStatus | None:
+        """None when no Elasticsearch sink is configured."""
+
+    @property
+    def endpoint_reconnects(self) -> int: ...
+    @property
+    def active_calls(self) -> int: ...
+    @property
+    def live_channels(self) -> int: ...
+    @property
+    def calls_ended(self) -> Mapping[str, int]:
+        """Calls ended since start, by disposition."""
+
+    @property
+    def options_chosen(self) -> Mapping[tuple[str, str], int]:
+        """IVR options chosen since start, by (menu, digits)."""
+
+    @property
+    def ari_latency(self) -> Mapping[str, HistogramSnapshot]:
+        """ARI REST request durations (seconds) by HTTP method."""
 
 
 class CallHistory(Protocol):

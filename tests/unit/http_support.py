@@ -7,7 +7,7 @@ Events are built as Asterisk 22 sends them (``events.json`` shapes) and go throu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +38,16 @@ from stasis_app.errors import (
 )
 from stasis_app.events import CallEvent
 from stasis_app.events.bus import EventBus
-from stasis_app.events.store import CallDetail, CallSummary, DeadLetter, TimelineEvent
+from stasis_app.events.elastic import SinkStatus
+from stasis_app.events.store import (
+    CallDetail,
+    CallSummary,
+    DeadLetter,
+    StoreStatus,
+    TimelineEvent,
+)
+from stasis_app.health import DeadTask, HealthFacts
+from stasis_app.histogram import Histogram, HistogramSnapshot
 from stasis_app.http import create_app
 from stasis_app.lagmonitor import LoopLag
 from stasis_app.queues.model import Strategy
@@ -381,14 +390,58 @@ class FakeControl:
         ]
 
 
+def healthy_store(**changes: Any) -> StoreStatus:
+    """A store whose writer runs and whose last write committed; ``changes`` override."""
+    base = StoreStatus(
+        writer_alive=True,
+        failing=False,
+        backlog=3,
+        events_written=120,
+        write_failures=0,
+        last_error=None,
+    )
+    return dataclasses.replace(base, **changes)
+
+
 @dataclass
 class FakeStatus:
+    """The worker's side of /health and /metrics; every field a test may set."""
+
     ari_connected: bool = True
     reconnects: int = 2
     asterisk_version: str | None = "22.5.0"
     asterisk_started: datetime | None = T0
     version: str = "0.1.0"
     loop_lag: LoopLag = field(default_factory=lambda: LoopLag(12.5, 1.5, 3.0))
+    endpoints_connected: bool = True
+    endpoint_reconnects: int = 1
+    store_status: StoreStatus = field(default_factory=healthy_store)
+    sink_status: SinkStatus | None = None
+    dead_tasks: tuple[DeadTask, ...] = ()
+    active_calls: int = 0
+    live_channels: int = 0
+    calls_ended: Mapping[str, int] = field(default_factory=dict)
+    options_chosen: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    latency: dict[str, Histogram] = field(default_factory=dict)
+    reads: int = 0  # health_facts reads: proves /metrics and /health read at request time
+
+    @property
+    def ari_latency(self) -> Mapping[str, HistogramSnapshot]:
+        return {method: h.snapshot() for method, h in self.latency.items()}
+
+    @property
+    def health_facts(self) -> HealthFacts:
+        self.reads += 1
+        store = self.store_status
+        return HealthFacts(
+            ari_connected=self.ari_connected,
+            endpoints_connected=self.endpoints_connected,
+            store_writer_alive=store.writer_alive,
+            store_failing=store.failing,
+            store_error=store.last_error,
+            dead_tasks=self.dead_tasks,
+            sink_state=self.sink_status.state if self.sink_status else None,
+        )
 
 
 # ------------------------------------------------------------------------------ queues, agents
@@ -656,6 +709,7 @@ def make_app(
     history: FakeHistory | None = None,
     status: FakeStatus | None = None,
     cors_origins: tuple[str, ...] = (),
+    metrics_public: bool = False,
 ) -> FastAPI:
     return create_app(
         registry=registry or LiveRegistry(now=Clock(EPOCH0 + 30)),
@@ -666,6 +720,7 @@ def make_app(
         token=TOKEN,
         history=history,
         cors_origins=cors_origins,
+        metrics_public=metrics_public,
         now=Clock(EPOCH0 + 100),
     )
 

@@ -56,12 +56,15 @@ async def test_health_reports_ari_and_asterisk() -> None:
 
 
 @pytest.mark.asyncio
-async def test_health_is_degraded_while_ari_is_down() -> None:
-    """A disconnected worker still answers /health, as degraded."""
+async def test_health_is_unavailable_while_ari_is_down() -> None:
+    """A disconnected worker still answers /health, with 503, its fields and the reason."""
     app = make_app(status=FakeStatus(ari_connected=False, asterisk_started=None))
     async with client(app, auth=False) as http:
-        body = (await http.get("/health")).json()
-    assert (body["status"], body["asterisk_uptime"]) == ("degraded", None)
+        answer = await http.get("/health")
+    body = answer.json()
+    assert answer.status_code == 503
+    assert (body["status"], body["asterisk_uptime"]) == ("unavailable", None)
+    assert [p["code"] for p in body["problems"]] == ["ari-disconnected"]
 
 
 @pytest.mark.asyncio
