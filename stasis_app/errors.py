@@ -19,6 +19,8 @@ IVR file, an illegal state transition)::
     │   ├── AriConnectionError      transport failure: refused, reset, timed out (retryable)
     │   ├── AriAuthError            401: wrong ARI credentials (fatal: retrying cannot help)
     │   ├── AriProtocolError        Asterisk sent JSON without a field ARI promises (names it)
+    │   ├── AriInvalidId            an id that would change a request's URL path (".", "..", "/",
+    │   │                           "?", "#", "%", control characters): refused before sending
     │   └── AriHttpError            any other non-2xx answer; carries method, path, status, body
     │       ├── AriNotFound         404: the channel/bridge/playback no longer exists
     │       └── AriConflict         409: the resource is in the wrong state (e.g. not in Stasis)
@@ -153,6 +155,20 @@ class AriProtocolError(AriError):
         super().__init__(f"malformed {kind}: field {field!r} {problem}")
         self.kind = kind
         self.field = field
+        self.problem = problem
+
+
+class AriInvalidId(AriError):
+    """An id (channel, bridge, playback, app, endpoint part) would change the path of the URL it
+    goes into: ``.`` or ``..`` (resolved by URL normalisation), or a character that ends or
+    re-splits the path (``/ \\ ? # %``, whitespace, control characters). It is refused before any
+    request, because escaping alone is not enough: ``..`` needs none, and a proxy or Asterisk may
+    decode ``%2F`` once more. Our side's mistake (or a client's input let through), not Asterisk's.
+    """
+
+    def __init__(self, value: str, problem: str) -> None:
+        super().__init__(f"id {value!r} cannot go into an ARI URL path: {problem}")
+        self.value = value
         self.problem = problem
 
 
