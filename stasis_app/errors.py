@@ -25,6 +25,7 @@ IVR file, an illegal state transition)::
     │       ├── AriNotFound         404: the channel/bridge/playback no longer exists
     │       └── AriConflict         409: the resource is in the wrong state (e.g. not in Stasis)
     ├── EventsError                 call events cannot be found, stored, shipped or set up
+    │                               (a url they carry never holds user:password@: redacted)
     │   ├── CallNotFound            no call with this id in the call store (carries the id)
     │   ├── EsConnectionError       Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
     │   ├── EsHttpError             a non-2xx answer; carries method, url, status, body
@@ -49,6 +50,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from stasis_app.redact import redact_url
 
 
 class CtiError(Exception):
@@ -207,6 +210,7 @@ class EsConnectionError(EventsError):
     """Elasticsearch, OpenSearch or Kibana could not be reached at ``url``. Retrying may help."""
 
     def __init__(self, url: str, reason: str) -> None:
+        url = redact_url(url)  # errors are printed and logged: a user:password@ must not be
         super().__init__(f"cannot reach {url}: {reason}")
         self.url = url
         self.reason = reason
@@ -216,6 +220,7 @@ class EsHttpError(EventsError):
     """Elasticsearch, OpenSearch or Kibana answered with a non-2xx status."""
 
     def __init__(self, method: str, url: str, status: int, body: str) -> None:
+        url = redact_url(url)
         super().__init__(f"{method} {url} -> {status}: {body[:300]}")
         self.method = method
         self.url = url
@@ -231,6 +236,7 @@ class DashboardImportError(EventsError):
     """Kibana accepted the import request but rejected objects; ``problems`` names each one."""
 
     def __init__(self, url: str, problems: tuple[str, ...]) -> None:
+        url = redact_url(url)
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"{url}: {len(problems)} saved object(s) rejected\n{lines}")
         self.url = url

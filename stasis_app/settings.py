@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from stasis_app.errors import ConfigError
 from stasis_app.events.elastic import auth_headers
+from stasis_app.redact import redact_url, split_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,9 +53,15 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(name, default).rstrip("/")
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(name, f"must be an http(s) URL like http://127.0.0.1:8088, got {raw!r}")
+    try:
+        parts = urlsplit(raw)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        ok = False
+    if not ok:
+        raise ConfigError(
+            name, f"must be an http(s) URL like http://127.0.0.1:8088, got {redact_url(raw)!r}"
+        )
     return raw
 
 
@@ -118,12 +125,14 @@ class Settings:
 
     def __repr__(self) -> str:
         # Secrets never reach a log line, not even through a debug repr.
+        es, kibana = (u and redact_url(u) for u in (self.elasticsearch_url, self.kibana_url))
         return (
-            f"Settings(ari_url={self.ari_url!r}, ari_user={self.ari_user!r}, app={self.app!r}, "
+            f"Settings(ari_url={redact_url(self.ari_url)!r}, ari_user={self.ari_user!r}, "
+            f"app={self.app!r}, "
             f"ivr_file={str(self.ivr_file)!r}, queues_file={str(self.queues_file)!r}, "
             f"data_dir={str(self.data_dir)!r}, "
             f"http={self.http_host}:{self.http_port}, "
-            f"elasticsearch={self.elasticsearch_url!r})"
+            f"elasticsearch={es!r}, kibana={kibana!r})"
         )
 
     @classmethod
@@ -137,8 +146,14 @@ class Settings:
         app = env.get("CTI_APP", "cti")
         if not app.replace("-", "").replace("_", "").isalnum():
             raise ConfigError("CTI_APP", f"must be a plain Stasis application name, got {app!r}")
+        ari_url = _url(env, "CTI_ARI_URL", "http://127.0.0.1:8088")
+        if split_credentials(ari_url)[1] is not None:
+            # Refused rather than used: the ARI URL is logged on every (re)connect.
+            raise ConfigError(
+                "CTI_ARI_URL", "credentials belong in CTI_ARI_USER/CTI_ARI_PASSWORD, not the URL"
+            )
         return cls(
-            ari_url=_url(env, "CTI_ARI_URL", "http://127.0.0.1:8088"),
+            ari_url=ari_url,
             ari_user=env.get("CTI_ARI_USER", "cti"),
             ari_password=_required(env, "CTI_ARI_PASSWORD"),
             app=app,
