@@ -20,6 +20,7 @@ from stasis_app.events.elastic import auth_headers
 from stasis_app.redact import redact_url, split_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_CALL_SECONDS = 14400  # 4 h, as CTI_MAX_CALL_SECONDS in asterisk/etc/extensions.conf
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -46,6 +47,17 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(name, f"must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(name, f"must be positive, got {value}")
+    return value
+
+
+def _whole_seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number of seconds, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(name, f"must be positive, got {value}")
     return value
@@ -118,6 +130,9 @@ class Settings:
     queues_file_setting: Path | None = None
     # Local time zone of the queues' daily figures ("today"); None: the machine's.
     timezone: str | None = None
+    # No call outlives this: set as TIMEOUT(absolute) on every channel we originate. The same
+    # name and default as the lab dialplan's global, which bounds the calls that enter it.
+    max_call_seconds: int = MAX_CALL_SECONDS
 
     @property
     def queues_file(self) -> Path:
@@ -172,4 +187,5 @@ class Settings:
             if env.get("CTI_QUEUES_FILE")
             else None,
             timezone=_timezone(env, "CTI_TIMEZONE"),
+            max_call_seconds=_whole_seconds(env, "CTI_MAX_CALL_SECONDS", MAX_CALL_SECONDS),
         )

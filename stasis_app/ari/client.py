@@ -87,9 +87,25 @@ def _params(**values: str | int | None) -> dict[str, str]:
 class AriClient:
     """The ARI operations cti uses, over any :class:`RestTransport`."""
 
-    def __init__(self, transport: RestTransport, app: str) -> None:
+    def __init__(
+        self, transport: RestTransport, app: str, *, max_call_seconds: int | None = None
+    ) -> None:
         self._transport = transport
         self.app = app
+        self.max_call_seconds = max_call_seconds
+
+    def _leg_variables(self, variables: Mapping[str, str] | None) -> dict[str, str] | None:
+        """The originate body's variables: the absolute call limit first, then the caller's.
+
+        Channels we originate never pass through the dialplan's ``Set(TIMEOUT(absolute)=...)``,
+        so without this a leg could outlive the worker that forgot it, up to forever. Putting it
+        here covers every originate, present and future, instead of each caller remembering.
+        """
+        merged: dict[str, str] = {}
+        if self.max_call_seconds is not None:
+            merged["TIMEOUT(absolute)"] = str(self.max_call_seconds)
+        merged.update(variables or {})
+        return merged or None
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -193,7 +209,8 @@ class AriClient:
         originator: ChannelId | None = None,
         variables: Mapping[str, str] | None = None,
     ) -> Channel:
-        """Dial ``endpoint`` straight into Stasis ``app`` (default: ours); ``timeout`` in s."""
+        """Dial ``endpoint`` straight into Stasis ``app`` (default: ours); ``timeout`` in s. The
+        channel carries ``TIMEOUT(absolute)`` = ``max_call_seconds`` unless ``variables`` set it."""
         params = _params(
             endpoint=endpoint,
             app=app or self.app,
@@ -204,7 +221,8 @@ class AriClient:
             otherChannelId=_maybe_checked(other_channel_id),
             originator=originator,
         )
-        body = {"variables": dict(variables)} if variables else None
+        merged = self._leg_variables(variables)
+        body = {"variables": merged} if merged else None
         return await self._parsed(Channel.from_json, "POST", "/channels", params, body)
 
     async def create_channel(
@@ -227,7 +245,8 @@ class AriClient:
             otherChannelId=_maybe_checked(other_channel_id),
             originator=originator,
         )
-        body = {"variables": dict(variables)} if variables else None
+        merged = self._leg_variables(variables)
+        body = {"variables": merged} if merged else None
         return await self._parsed(Channel.from_json, "POST", "/channels/create", params, body)
 
     async def dial(
@@ -360,7 +379,7 @@ class AriClient:
 
     def for_app(self, app: str) -> AriClient:
         """A client for another Stasis app name over the same transport (connection pool)."""
-        return AriClient(self._transport, app)
+        return AriClient(self._transport, app, max_call_seconds=self.max_call_seconds)
 
     async def asterisk_info(self) -> AsteriskInfo:
         return await self._parsed(AsteriskInfo.from_json, "GET", "/asterisk/info")

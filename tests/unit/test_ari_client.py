@@ -381,6 +381,47 @@ async def test_originate_without_variables_sends_no_body(client: AriClient, ari:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("path", "operation"),
+    [
+        ("/ari/channels", lambda c, v: c.originate("PJSIP/2000", variables=v)),
+        ("/ari/channels/create", lambda c, v: c.create_channel("PJSIP/2000", variables=v)),
+        ("/ari/channels", lambda c, v: c.for_app("cti-other").originate("PJSIP/2000", variables=v)),
+    ],
+    ids=["originate", "create", "other-app"],
+)
+@pytest.mark.parametrize(
+    "case",
+    [
+        (None, {"TIMEOUT(absolute)": "14400"}),
+        ({"A()": "x"}, {"TIMEOUT(absolute)": "14400", "A()": "x"}),
+        ({"TIMEOUT(absolute)": "60"}, {"TIMEOUT(absolute)": "60"}),
+    ],
+    ids=["alone", "with-others", "caller-overrides"],
+)
+async def test_every_channel_we_originate_carries_the_absolute_call_limit(
+    ari: FakeAri,
+    transport_kind: str,
+    path: str,
+    operation: Any,
+    case: tuple[dict[str, str] | None, dict[str, str]],
+) -> None:
+    """Originated legs skip the dialplan's Set(TIMEOUT(absolute)=...): the client sets it on each
+    one, in the originate body's variables, from its max_call_seconds."""
+    variables, expected = case
+    ari.reply("POST", path, 200, CHANNEL_JSON)
+    transport = make_transport(transport_kind, ari.url)
+    client = AriClient(transport, "cti", max_call_seconds=14400)
+    try:
+        await operation(client, variables)
+    finally:
+        await transport.aclose()
+
+    assert (ari.last.method, ari.last.path) == ("POST", path)
+    assert ari.last.body == {"variables": expected}
+
+
+@pytest.mark.asyncio
 async def test_create_then_dial(client: AriClient, ari: FakeAri) -> None:
     """create_channel is POST /channels/create; dial is POST /channels/{id}/dial."""
     ari.reply("POST", "/ari/channels/create", 200, CHANNEL_JSON)
