@@ -7,10 +7,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng sox \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY stasis_app ./stasis_app
 COPY sounds/prompts.toml ./sounds/prompts.toml
-RUN pip install --no-cache-dir . && cti sounds build --out /src/sounds
+RUN pip install --no-cache-dir -c requirements.lock . && cti sounds build --out /src/sounds
 
 # --- Asterisk
 FROM debian:sid-slim

@@ -2,11 +2,12 @@
 FROM python:3.11-slim-bookworm
 RUN useradd --system --home /var/lib/cti --create-home cti
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY stasis_app ./stasis_app
 COPY ivr ./ivr
 COPY dashboards ./dashboards
-RUN pip install --no-cache-dir .
+# The product only, at the locked versions: no dev extras (test tools) in the image.
+RUN pip install --no-cache-dir -c requirements.lock .
 USER cti
 ENV CTI_DATA_DIR=/var/lib/cti CTI_IVR_FILE=/app/ivr/main.toml CTI_LOG_FORMAT=json
 EXPOSE 3000

@@ -38,13 +38,15 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     exit 1
 fi
 
-# Reinstall the venv only when the dependency list changed (a hash of pyproject.toml).
+# Reinstall the venv only when the dependency list or the lock changed. The product's packages
+# come from requirements.lock (what the Docker image runs); the dev extras (test tools) are
+# resolved around them and never enter the image.
 stamp=.venv/.cti-deps
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/cti ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "creating the Python environment in .venv"
     "$python" -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
-    .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+    .venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
     echo "$want" > "$stamp"
 fi

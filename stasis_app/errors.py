@@ -19,10 +19,13 @@ IVR file, an illegal state transition)::
     │   ├── AriConnectionError      transport failure: refused, reset, timed out (retryable)
     │   ├── AriAuthError            401: wrong ARI credentials (fatal: retrying cannot help)
     │   ├── AriProtocolError        Asterisk sent JSON without a field ARI promises (names it)
+    │   ├── AriInvalidId            an id that would change a request's URL path (".", "..", "/",
+    │   │                           "?", "#", "%", control characters): refused before sending
     │   └── AriHttpError            any other non-2xx answer; carries method, path, status, body
     │       ├── AriNotFound         404: the channel/bridge/playback no longer exists
     │       └── AriConflict         409: the resource is in the wrong state (e.g. not in Stasis)
     ├── EventsError                 call events cannot be found, stored, shipped or set up
+    │                               (a url they carry never holds user:password@: redacted)
     │   ├── CallNotFound            no call with this id in the call store (carries the id)
     │   ├── EsConnectionError       Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
     │   ├── EsHttpError             a non-2xx answer; carries method, url, status, body
@@ -48,6 +51,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from stasis_app.redact import redact_url
 
 
 class CtiError(Exception):
@@ -157,6 +162,20 @@ class AriProtocolError(AriError):
         self.problem = problem
 
 
+class AriInvalidId(AriError):
+    """An id (channel, bridge, playback, app, endpoint part) would change the path of the URL it
+    goes into: ``.`` or ``..`` (resolved by URL normalisation), or a character that ends or
+    re-splits the path (``/ \\ ? # %``, whitespace, control characters). It is refused before any
+    request, because escaping alone is not enough: ``..`` needs none, and a proxy or Asterisk may
+    decode ``%2F`` once more. Our side's mistake (or a client's input let through), not Asterisk's.
+    """
+
+    def __init__(self, value: str, problem: str) -> None:
+        super().__init__(f"id {value!r} cannot go into an ARI URL path: {problem}")
+        self.value = value
+        self.problem = problem
+
+
 class AriHttpError(AriError):
     """Asterisk answered a REST request with a non-2xx status."""
 
@@ -192,6 +211,7 @@ class EsConnectionError(EventsError):
     """Elasticsearch, OpenSearch or Kibana could not be reached at ``url``. Retrying may help."""
 
     def __init__(self, url: str, reason: str) -> None:
+        url = redact_url(url)  # errors are printed and logged: a user:password@ must not be
         super().__init__(f"cannot reach {url}: {reason}")
         self.url = url
         self.reason = reason
@@ -201,6 +221,7 @@ class EsHttpError(EventsError):
     """Elasticsearch, OpenSearch or Kibana answered with a non-2xx status."""
 
     def __init__(self, method: str, url: str, status: int, body: str) -> None:
+        url = redact_url(url)
         super().__init__(f"{method} {url} -> {status}: {body[:300]}")
         self.method = method
         self.url = url
@@ -216,6 +237,7 @@ class DashboardImportError(EventsError):
     """Kibana accepted the import request but rejected objects; ``problems`` names each one."""
 
     def __init__(self, url: str, problems: tuple[str, ...]) -> None:
+        url = redact_url(url)
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"{url}: {len(problems)} saved object(s) rejected\n{lines}")
         self.url = url

@@ -135,7 +135,7 @@ class Worker:
         self.transport = TimedTransport(
             AiohttpTransport(s.ari_url, s.ari_user, s.ari_password), self.ari_timings.observe
         )
-        self.client = AriClient(self.transport, s.app)
+        self.client = AriClient(self.transport, s.app, max_call_seconds=s.max_call_seconds)
         # Asterisk is local: retrying every few seconds at most costs nothing, and after an
         # Asterisk restart callers must be served again within seconds, not half a minute.
         self.stream = EventStream(

@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 
 from stasis_app.errors import ConfigError
 from stasis_app.events.elastic import auth_headers
+from stasis_app.redact import redact_url, split_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_CALL_SECONDS = 14400  # 4 h, as CTI_MAX_CALL_SECONDS in asterisk/etc/extensions.conf
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -50,11 +52,28 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _whole_seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(name, f"must be positive, got {value}")
+    return value
+
+
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(name, default).rstrip("/")
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(name, f"must be an http(s) URL like http://127.0.0.1:8088, got {raw!r}")
+    try:
+        parts = urlsplit(raw)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        ok = False
+    if not ok:
+        raise ConfigError(
+            name, f"must be an http(s) URL like http://127.0.0.1:8088, got {redact_url(raw)!r}"
+        )
     return raw
 
 
@@ -124,6 +143,9 @@ class Settings:
     timezone: str | None = None
     # /metrics without the token, for a Prometheus that cannot send one (trusted networks only).
     metrics_public: bool = False
+    # No call outlives this: set as TIMEOUT(absolute) on every channel we originate. The same
+    # name and default as the lab dialplan's global, which bounds the calls that enter it.
+    max_call_seconds: int = MAX_CALL_SECONDS
 
     @property
     def queues_file(self) -> Path:
@@ -131,12 +153,14 @@ class Settings:
 
     def __repr__(self) -> str:
         # Secrets never reach a log line, not even through a debug repr.
+        es, kibana = (u and redact_url(u) for u in (self.elasticsearch_url, self.kibana_url))
         return (
-            f"Settings(ari_url={self.ari_url!r}, ari_user={self.ari_user!r}, app={self.app!r}, "
+            f"Settings(ari_url={redact_url(self.ari_url)!r}, ari_user={self.ari_user!r}, "
+            f"app={self.app!r}, "
             f"ivr_file={str(self.ivr_file)!r}, queues_file={str(self.queues_file)!r}, "
             f"data_dir={str(self.data_dir)!r}, "
             f"http={self.http_host}:{self.http_port}, "
-            f"elasticsearch={self.elasticsearch_url!r})"
+            f"elasticsearch={es!r}, kibana={kibana!r})"
         )
 
     @classmethod
@@ -150,8 +174,14 @@ class Settings:
         app = env.get("CTI_APP", "cti")
         if not app.replace("-", "").replace("_", "").isalnum():
             raise ConfigError("CTI_APP", f"must be a plain Stasis application name, got {app!r}")
+        ari_url = _url(env, "CTI_ARI_URL", "http://127.0.0.1:8088")
+        if split_credentials(ari_url)[1] is not None:
+            # Refused rather than used: the ARI URL is logged on every (re)connect.
+            raise ConfigError(
+                "CTI_ARI_URL", "credentials belong in CTI_ARI_USER/CTI_ARI_PASSWORD, not the URL"
+            )
         return cls(
-            ari_url=_url(env, "CTI_ARI_URL", "http://127.0.0.1:8088"),
+            ari_url=ari_url,
             ari_user=env.get("CTI_ARI_USER", "cti"),
             ari_password=_required(env, "CTI_ARI_PASSWORD"),
             app=app,
@@ -171,4 +201,5 @@ class Settings:
             else None,
             timezone=_timezone(env, "CTI_TIMEZONE"),
             metrics_public=_flag(env, "CTI_METRICS_PUBLIC"),
+            max_call_seconds=_whole_seconds(env, "CTI_MAX_CALL_SECONDS", MAX_CALL_SECONDS),
         )

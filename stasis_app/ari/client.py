@@ -12,6 +12,11 @@ concurrent task may have ended the resource first. Only the answers the API docu
 found" are swallowed; a 409 ("not in Stasis") means the resource still exists in a state we do not
 control, and is still raised.
 
+Every id that goes into a URL path is checked first (:func:`_seg`): ``.``, ``..`` or a character
+that would end or re-split the path raises ``AriInvalidId`` before any request. Ids we choose
+ourselves at creation (``channel_id``, ``other_channel_id``, ``bridge_id``, ``playback_id``) are
+checked there too, so an id that could never be used in a path is never created.
+
 List-valued parameters (``media``, ``appArgs``, ``channel``) are sent comma-joined, the form
 Asterisk splits; a value containing a comma is refused with ``ValueError`` rather than silently
 split into two.
@@ -19,6 +24,7 @@ split into two.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -35,14 +41,35 @@ from stasis_app.ari.models import (
     Playback,
 )
 from stasis_app.ari.transport import RestResponse, RestTransport
-from stasis_app.errors import AriAuthError, AriConflict, AriHttpError, AriNotFound
+from stasis_app.errors import AriAuthError, AriConflict, AriHttpError, AriInvalidId, AriNotFound
 
 T = TypeVar("T")
 
+# Characters that end the path (? #), split it (/ and \, which some servers treat as /), or let a
+# second decoding produce one of those (%). Whitespace and control characters have no business in
+# an id and could split a request line if a library let them through.
+_PATH_BREAKER = re.compile(r"[/\\?#%\x00-\x20\x7f]")
+
+
+def _checked(value: str) -> str:
+    """``value`` if it can be one URL path segment as-is; else ``AriInvalidId``."""
+    if value in ("", ".", ".."):
+        # URL normalisation (yarl, httpx, proxies) drops "." and resolves "..": the request
+        # would reach another resource, e.g. DELETE /channels/.. -> DELETE /.
+        raise AriInvalidId(value, "empty, '.' and '..' are not ids")
+    bad = _PATH_BREAKER.search(value)
+    if bad is not None:
+        raise AriInvalidId(value, f"contains {bad.group()!r}")
+    return value
+
+
+def _maybe_checked(value: str | None) -> str | None:
+    return None if value is None else _checked(value)
+
 
 def _seg(value: str) -> str:
-    """One path segment, escaped: ids chosen by callers may hold any character."""
-    return quote(value, safe="")
+    """One path segment: checked, then escaped (``:``, ``@``, non-ASCII stay one segment)."""
+    return quote(_checked(value), safe="")
 
 
 def _joined(name: str, values: Sequence[str]) -> str:
@@ -60,9 +87,25 @@ def _params(**values: str | int | None) -> dict[str, str]:
 class AriClient:
     """The ARI operations cti uses, over any :class:`RestTransport`."""
 
-    def __init__(self, transport: RestTransport, app: str) -> None:
+    def __init__(
+        self, transport: RestTransport, app: str, *, max_call_seconds: int | None = None
+    ) -> None:
         self._transport = transport
         self.app = app
+        self.max_call_seconds = max_call_seconds
+
+    def _leg_variables(self, variables: Mapping[str, str] | None) -> dict[str, str] | None:
+        """The originate body's variables: the absolute call limit first, then the caller's.
+
+        Channels we originate never pass through the dialplan's ``Set(TIMEOUT(absolute)=...)``,
+        so without this a leg could outlive the worker that forgot it, up to forever. Putting it
+        here covers every originate, present and future, instead of each caller remembering.
+        """
+        merged: dict[str, str] = {}
+        if self.max_call_seconds is not None:
+            merged["TIMEOUT(absolute)"] = str(self.max_call_seconds)
+        merged.update(variables or {})
+        return merged or None
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -166,18 +209,20 @@ class AriClient:
         originator: ChannelId | None = None,
         variables: Mapping[str, str] | None = None,
     ) -> Channel:
-        """Dial ``endpoint`` straight into Stasis ``app`` (default: ours); ``timeout`` in s."""
+        """Dial ``endpoint`` straight into Stasis ``app`` (default: ours); ``timeout`` in s. The
+        channel carries ``TIMEOUT(absolute)`` = ``max_call_seconds`` unless ``variables`` set it."""
         params = _params(
             endpoint=endpoint,
             app=app or self.app,
             appArgs=_joined("app_args", app_args) if app_args else None,
             callerId=caller_id,
             timeout=timeout,
-            channelId=channel_id,
-            otherChannelId=other_channel_id,
+            channelId=_maybe_checked(channel_id),
+            otherChannelId=_maybe_checked(other_channel_id),
             originator=originator,
         )
-        body = {"variables": dict(variables)} if variables else None
+        merged = self._leg_variables(variables)
+        body = {"variables": merged} if merged else None
         return await self._parsed(Channel.from_json, "POST", "/channels", params, body)
 
     async def create_channel(
@@ -196,11 +241,12 @@ class AriClient:
             endpoint=endpoint,
             app=app or self.app,
             appArgs=_joined("app_args", app_args) if app_args else None,
-            channelId=channel_id,
-            otherChannelId=other_channel_id,
+            channelId=_maybe_checked(channel_id),
+            otherChannelId=_maybe_checked(other_channel_id),
             originator=originator,
         )
-        body = {"variables": dict(variables)} if variables else None
+        merged = self._leg_variables(variables)
+        body = {"variables": merged} if merged else None
         return await self._parsed(Channel.from_json, "POST", "/channels/create", params, body)
 
     async def dial(
@@ -261,7 +307,7 @@ class AriClient:
         name: str | None = None,
     ) -> Bridge:
         """``bridge_type`` is ARI's comma list, e.g. ``"mixing"`` or ``"mixing,dtmf_events"``."""
-        params = _params(type=bridge_type, bridgeId=bridge_id, name=name)
+        params = _params(type=bridge_type, bridgeId=_maybe_checked(bridge_id), name=name)
         return await self._parsed(Bridge.from_json, "POST", "/bridges", params)
 
     async def add_channel(self, bridge_id: BridgeId, channel_ids: Sequence[ChannelId]) -> None:
@@ -333,7 +379,7 @@ class AriClient:
 
     def for_app(self, app: str) -> AriClient:
         """A client for another Stasis app name over the same transport (connection pool)."""
-        return AriClient(self._transport, app)
+        return AriClient(self._transport, app, max_call_seconds=self.max_call_seconds)
 
     async def asterisk_info(self) -> AsteriskInfo:
         return await self._parsed(AsteriskInfo.from_json, "GET", "/asterisk/info")

@@ -22,8 +22,13 @@ Behaviour (house style habit 3), with the reasons:
 * A 401 at the handshake raises ``AriAuthError`` and stops: retrying cannot fix credentials.
 * ``close()`` or cancelling ``run()`` stops everything cleanly (socket closed, tasks awaited).
 * websockets' keepalive pings (20 s) stay on: Asterisk answers them, and they are what notices a
-  silently dead peer. ``max_size`` is 4 MiB (events are a few KB; a Bridge list can be larger).
+  silently dead peer. ``max_size`` is 4 MiB (events are a few KB; a Bridge list can be larger):
+  a bigger message closes the connection (1009) and is retried like any loss, with one WARNING.
   Compression is off: Asterisk does not negotiate it, and it would only cost CPU.
+* A message nested deeper than ``MAX_EVENT_DEPTH`` is logged and dropped like a malformed one.
+  ARI events are a handful of levels deep; a deep one is never an event, and left alone it could
+  exhaust the stack of whatever walks it next (``json`` itself raises ``RecursionError`` past the
+  interpreter's limit, which would otherwise end the reader and with it every call's events).
 """
 
 from __future__ import annotations
@@ -32,12 +37,13 @@ import asyncio
 import contextlib
 import json
 import random as _rnd
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlencode
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus, WebSocketException
+from websockets.frames import CloseCode
 
 from stasis_app.ari.events import Event, parse_event
 from stasis_app.ari.models import AriProtocolError
@@ -47,6 +53,34 @@ from stasis_app.errors import AriAuthError
 log = structlog.get_logger(__name__)
 
 MAX_EVENT_BYTES = 4 * 1024 * 1024
+MAX_EVENT_DEPTH = 32
+
+
+def too_deep(data: object, limit: int = MAX_EVENT_DEPTH) -> bool:
+    """Whether decoded JSON nests objects/arrays more than ``limit`` levels deep.
+
+    Iterative, so the check itself cannot exhaust the stack it protects.
+    """
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _openers(message: str | bytes) -> int:
+    """An upper bound of the nesting depth, at C speed: most events never need the walk."""
+    if isinstance(message, bytes):
+        return message.count(b"{") + message.count(b"[")
+    return message.count("{") + message.count("[")
 
 
 class Backoff:
@@ -249,6 +283,8 @@ class EventStream:
             async for message in ws:
                 self._deliver(message, on_event)
         except ConnectionClosedError as exc:
+            if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                log.warning("ari.events.too_big", max_size=self._max_size, url=self.url)
             return f"connection lost: {exc}"
         return f"connection closed (code {ws.close_code})"
 
@@ -258,8 +294,14 @@ class EventStream:
         except ValueError:
             log.warning("ari.events.not_json", size=len(message))
             return
+        except RecursionError:
+            log.warning("ari.events.too_deep", size=len(message), max_depth=MAX_EVENT_DEPTH)
+            return
         if not isinstance(data, dict):
             log.warning("ari.events.not_an_object", kind=type(data).__name__)
+            return
+        if _openers(message) > MAX_EVENT_DEPTH and too_deep(data):
+            log.warning("ari.events.too_deep", size=len(message), max_depth=MAX_EVENT_DEPTH)
             return
         try:
             event = parse_event(data)

@@ -39,6 +39,7 @@ import structlog
 
 from stasis_app.errors import EsAuthError
 from stasis_app.events.store import CallStore
+from stasis_app.redact import split_credentials
 
 log = structlog.get_logger("cti.events.elastic")
 
@@ -62,9 +63,26 @@ def auth_headers(environ: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": f"ApiKey {api_key}"}
     user = environ.get("CTI_ELASTICSEARCH_USER", "")
     if user:
-        secret = f"{user}:{environ.get('CTI_ELASTICSEARCH_PASSWORD', '')}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(secret).decode("ascii")}
+        return _basic(user, environ.get("CTI_ELASTICSEARCH_PASSWORD", ""))
     return {}
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    secret = f"{user}:{password}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(secret).decode("ascii")}
+
+
+def without_credentials(
+    url: str, headers: Mapping[str, str] | None = None
+) -> tuple[str, dict[str, str]]:
+    """``url`` without ``user:password@``, and ``headers`` with those credentials as Basic auth.
+
+    The URL is what every log line and error names, and aiohttp may echo it in an exception, so
+    the secret must not be in it. Credentials given as settings (``headers``) win over the URL's.
+    """
+    clean, credentials = split_credentials(url)
+    from_url = _basic(*credentials) if credentials else {}
+    return clean.rstrip("/"), {**from_url, **(headers or {})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +148,9 @@ class ElasticSink:
         request_timeout: float = 30.0,
         rng: random.Random | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
+        self.url, self._headers = without_credentials(url, headers)
         self.store = store
         self.index = data_stream(namespace)
-        self._headers = dict(headers or {})
         self._backoff = backoff or Backoff()
         self._batch_size = batch_size
         self._idle_poll = idle_poll

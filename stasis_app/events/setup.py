@@ -27,6 +27,8 @@ from stasis_app.errors import (
     EsConnectionError,
     EsHttpError,
 )
+from stasis_app.events.elastic import without_credentials
+from stasis_app.redact import redact_url
 
 TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
 DASHBOARDS: Final = Path(__file__).resolve().parents[2] / "dashboards" / "cti-calls.ndjson"
@@ -78,9 +80,10 @@ async def _call(
     data: Any = None,
 ) -> Any:
     """One request; the answer's JSON, or an EventsError naming the URL and the status."""
+    url, headers = without_credentials(url, headers)
     try:
         async with (
-            aiohttp.ClientSession(timeout=_TIMEOUT, headers=dict(headers or {})) as session,
+            aiohttp.ClientSession(timeout=_TIMEOUT, headers=headers) as session,
             session.request(method, url, json=json_body, data=data) as response,
         ):
             text = await response.text()
@@ -167,7 +170,7 @@ async def setup(
 ) -> SetupReport:
     """Everything ``cti es setup`` does, in order; safe to run again (every step overwrites)."""
     distribution = await detect(es_url, headers=headers)
-    progress(f"{es_url}: {distribution.name} {distribution.version}")
+    progress(f"{redact_url(es_url)}: {distribution.name} {distribution.version}")
     lifecycle = None
     if distribution.has_ilm and retention_days > 0:
         lifecycle = await install_lifecycle(es_url, retention_days=retention_days, headers=headers)
@@ -181,5 +184,6 @@ async def setup(
             dashboards,
             headers=kibana_headers if kibana_headers is not None else headers,
         )
-        progress(f"{kibana_url}: imported {imported} saved objects (CTI calls, CTI queues)")
+        shown = redact_url(kibana_url)
+        progress(f"{shown}: imported {imported} saved objects (CTI calls, CTI queues)")
     return SetupReport(distribution, template, lifecycle, imported)

@@ -4,7 +4,7 @@ The pages are plain HTML and ES modules from ``web/`` (no build step, nothing fe
 elsewhere); they read the REST API and the ``/events/sse`` stream with the session cookie that
 signing in sets (:mod:`stasis_app.http.session`; :class:`~stasis_app.http.auth.AuthGate`
 enforces it).
-Decision record: docs/decisions/0008-web-console.md.
+Decision record: docs/decisions/0010-web-console.md.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from stasis_app.errors import (
     AriConflict,
     AriConnectionError,
     AriHttpError,
+    AriInvalidId,
     AriNotFound,
 )
 
@@ -265,10 +266,54 @@ async def test_a_media_uri_containing_a_comma_is_refused_before_any_request(
 
 @pytest.mark.asyncio
 async def test_ids_are_escaped_in_paths(client: AriClient, ari: FakeAri) -> None:
-    """An id holding a slash stays one path segment."""
-    await client.answer(ChannelId("odd/id"))
+    """An id holding characters a path may not carry raw stays one escaped path segment."""
+    await client.answer(ChannelId("caf\u00e9-1.2"))
 
-    assert ari.last.path == "/ari/channels/odd%2Fid/answer"
+    assert ari.last.path == "/ari/channels/caf%C3%A9-1.2/answer"
+
+
+UNSAFE_IDS = ["", ".", "..", "a/b", "../asterisk", "a\\b", "a?b=1", "a#b", "a%2Fb", "a b", "a\nb"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("unsafe", UNSAFE_IDS)
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda c, i: c.answer(ChannelId(i)),
+        lambda c, i: c.hangup(ChannelId(i), missing_ok=True),
+        lambda c, i: c.play(ChannelId("1.2"), ["sound:x"], playback_id=PlaybackId(i)),
+        lambda c, i: c.stop_playback(PlaybackId(i)),
+        lambda c, i: c.destroy_bridge(BridgeId(i)),
+        lambda c, i: c.get_endpoint("PJSIP", i),
+        lambda c, i: c.for_app(i).get_application(),
+        lambda c, i: c.originate("PJSIP/2000", channel_id=ChannelId(i)),
+        lambda c, i: c.create_channel("PJSIP/2000", other_channel_id=ChannelId(i)),
+        lambda c, i: c.create_bridge(bridge_id=BridgeId(i)),
+    ],
+    ids=[
+        "answer",
+        "hangup",
+        "play-id",
+        "stop-playback",
+        "destroy-bridge",
+        "endpoint",
+        "app",
+        "originate-id",
+        "create-other-id",
+        "bridge-id",
+    ],
+)
+async def test_an_id_that_would_change_the_url_path_is_refused_before_any_request(
+    client: AriClient, ari: FakeAri, unsafe: str, operation: Any
+) -> None:
+    """'.', '..', '/', '\\', '?', '#', '%' or whitespace in an id: AriInvalidId, nothing sent.
+    Ids we choose at creation are checked too, so such an id is never created."""
+    with pytest.raises(AriInvalidId) as raised:
+        await operation(client, unsafe)
+
+    assert raised.value.value == unsafe
+    assert ari.seen == []
 
 
 @pytest.mark.asyncio
@@ -333,6 +378,47 @@ async def test_originate_without_variables_sends_no_body(client: AriClient, ari:
 
     assert ari.last.body is None
     assert dict(ari.last.query) == {"endpoint": "PJSIP/2000", "app": "cti"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("path", "operation"),
+    [
+        ("/ari/channels", lambda c, v: c.originate("PJSIP/2000", variables=v)),
+        ("/ari/channels/create", lambda c, v: c.create_channel("PJSIP/2000", variables=v)),
+        ("/ari/channels", lambda c, v: c.for_app("cti-other").originate("PJSIP/2000", variables=v)),
+    ],
+    ids=["originate", "create", "other-app"],
+)
+@pytest.mark.parametrize(
+    "case",
+    [
+        (None, {"TIMEOUT(absolute)": "14400"}),
+        ({"A()": "x"}, {"TIMEOUT(absolute)": "14400", "A()": "x"}),
+        ({"TIMEOUT(absolute)": "60"}, {"TIMEOUT(absolute)": "60"}),
+    ],
+    ids=["alone", "with-others", "caller-overrides"],
+)
+async def test_every_channel_we_originate_carries_the_absolute_call_limit(
+    ari: FakeAri,
+    transport_kind: str,
+    path: str,
+    operation: Any,
+    case: tuple[dict[str, str] | None, dict[str, str]],
+) -> None:
+    """Originated legs skip the dialplan's Set(TIMEOUT(absolute)=...): the client sets it on each
+    one, in the originate body's variables, from its max_call_seconds."""
+    variables, expected = case
+    ari.reply("POST", path, 200, CHANNEL_JSON)
+    transport = make_transport(transport_kind, ari.url)
+    client = AriClient(transport, "cti", max_call_seconds=14400)
+    try:
+        await operation(client, variables)
+    finally:
+        await transport.aclose()
+
+    assert (ari.last.method, ari.last.path) == ("POST", path)
+    assert ari.last.body == {"variables": expected}
 
 
 @pytest.mark.asyncio

@@ -31,7 +31,7 @@ from stasis_app.ari import (
     StasisStart,
     UnknownEvent,
 )
-from stasis_app.ari.stream import events_url
+from stasis_app.ari.stream import MAX_EVENT_DEPTH, events_url, too_deep
 from stasis_app.errors import AriAuthError, AriConnectionError
 
 USER, PASSWORD = "cti", "s3cret-pw"
@@ -256,6 +256,76 @@ async def test_a_malformed_event_is_dropped_and_an_unknown_one_delivered(
     malformed = [entry for entry in logs if entry["event"] == "ari.events.malformed"]
     assert [entry["type"] for entry in malformed] == ["StasisStart"]
     assert "channel" in malformed[0]["error"]
+
+
+def nested(depth: int) -> str:
+    """An event-shaped message whose ``value`` nests ``depth`` levels of arrays."""
+    head = event("ChannelVarset", channel=CHANNEL)[:-1]
+    return f'{head}, "value": {"[" * depth}{"]" * depth}}}'
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("depth", [40, 100_000], ids=["deeper-than-events", "past-recursion"])
+async def test_a_deeply_nested_message_is_dropped_and_the_reader_goes_on(
+    asterisk: FakeAsterisk, depth: int
+) -> None:
+    """Nesting past MAX_EVENT_DEPTH (or past json's own recursion limit) is logged and dropped;
+    the next event still arrives on the same connection."""
+
+    async def script(ws: ServerConnection, number: int) -> None:
+        await ws.send(nested(depth))
+        await ws.send(END)
+        await ws.wait_closed()
+
+    asterisk.script = script
+    stream, rec = make_stream(asterisk.url), Recorder()
+    with structlog.testing.capture_logs() as logs:
+        task = start(stream, rec)
+        await rec.until(lambda: len(rec.events) == 1)
+        await stop(stream, task)
+
+    assert [type(e) for e in rec.events] == [StasisEnd]
+    assert asterisk.connections == 1
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["ari.events.too_deep"]
+
+
+def test_events_as_deep_as_the_limit_are_accepted() -> None:
+    """The depth check draws the line at MAX_EVENT_DEPTH, not below."""
+    at_limit: object = []
+    for _ in range(MAX_EVENT_DEPTH - 1):
+        at_limit = [at_limit]
+
+    assert not too_deep(at_limit)
+    assert too_deep([at_limit])
+    assert not too_deep(json.loads(START))
+
+
+@pytest.mark.asyncio
+async def test_a_message_over_the_size_limit_drops_the_connection_which_is_reopened(
+    asterisk: FakeAsterisk,
+) -> None:
+    """Bigger than max_size: websockets closes with 1009 (never reading it whole), one WARNING,
+    and the stream reconnects and goes on."""
+
+    async def script(ws: ServerConnection, number: int) -> None:
+        if number == 1:
+            await ws.send(event("ChannelVarset", channel=CHANNEL, value="x" * 2048))
+        else:
+            await ws.send(END)
+        await ws.wait_closed()
+
+    asterisk.script = script
+    stream, rec = make_stream(asterisk.url, max_size=1024), Recorder()
+    with structlog.testing.capture_logs() as logs:
+        task = start(stream, rec)
+        await rec.until(lambda: len(rec.events) == 1)
+        await stop(stream, task)
+
+    assert [type(e) for e in rec.events] == [StasisEnd]
+    assert asterisk.connections == 2
+    assert stream.last_error is not None
+    assert "1009" in stream.last_error
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["ari.events.too_big"]
 
 
 @pytest.mark.asyncio

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from stasis_app.errors import ConfigError
 from stasis_app.lab.credentials import LAB_ARI_PASSWORD, lab_environ
-from stasis_app.settings import Settings
+from stasis_app.settings import REPO_ROOT, Settings
 
 BASE = {"CTI_ARI_PASSWORD": "s3cret-ari", "CTI_API_TOKEN": "s3cret-token"}
 
@@ -39,6 +40,8 @@ def test_a_missing_secret_is_named(missing: str) -> None:
         ("CTI_RING_TIMEOUT", "-3", "must be positive"),
         ("CTI_LOG_FORMAT", "xml", "auto, json or console"),
         ("CTI_APP", "cti app", "plain Stasis application name"),
+        ("CTI_MAX_CALL_SECONDS", "4h", "whole number of seconds"),
+        ("CTI_MAX_CALL_SECONDS", "0", "must be positive"),
     ],
 )
 def test_malformed_values_are_rejected_with_the_variable_name(
@@ -65,3 +68,12 @@ def test_lab_environ_fills_only_what_is_unset(tmp_path: Path) -> None:
     assert len(token) >= 24
     assert (tmp_path / "api-token").stat().st_mode & 0o777 == 0o600
     assert lab_environ({"CTI_DATA_DIR": str(tmp_path)})["CTI_API_TOKEN"] == token
+
+
+def test_the_call_limit_defaults_to_the_dialplans() -> None:
+    """Originated legs get the same TIMEOUT(absolute) as calls entering the lab dialplan."""
+    conf = (REPO_ROOT / "asterisk" / "etc" / "extensions.conf").read_text()
+    (dialplan,) = re.findall(r"^CTI_MAX_CALL_SECONDS\s*=\s*(\d+)", conf, re.MULTILINE)
+
+    assert Settings.from_environ(BASE).max_call_seconds == int(dialplan)
+    assert Settings.from_environ({**BASE, "CTI_MAX_CALL_SECONDS": "600"}).max_call_seconds == 600
