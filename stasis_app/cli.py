@@ -117,9 +117,12 @@ def run(
         load_ivr(settings)  # refuse to start on an invalid IVR before touching Asterisk
         if the_lab is not None:
             the_lab.up(install_prompts=_install_prompts)
+            # The lab's own terminal: showing its token is what lets a person sign in.
+            host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host  # noqa: S104 - compared, not bound
             typer.echo(
-                f"cti: lab running. ARI {settings.ari_url} (user {settings.ari_user}); "
-                f"REST API token in {settings.data_dir / 'api-token'}",
+                f"cti: lab running. ARI {settings.ari_url} (user {settings.ari_user}).\n"
+                f"cti: web console http://{host}:{settings.http_port}/ - sign in with the API "
+                f"token {settings.api_token} (kept in {settings.data_dir / 'api-token'})",
                 err=True,
             )
         pidfile = _pidfile(settings)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from stasis_app.errors import InvalidRequest, Unauthorized
@@ -35,11 +35,30 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# path -> (title, the page's module in web/static/)
 PAGES = {
-    "/console/": "wallboard.html",
-    "/console/agent": "agent.html",
-    "/console/history": "history.html",
+    "/console/": ("Wallboard", "wallboard.js"),
+    "/console/agent": ("Agent desktop", "agent.js"),
+    "/console/history": ("History", "history.js"),
 }
+# Every page is this shell: its module builds the rest (a page without JavaScript says so).
+SHELL = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{title} · cti</title>
+  <link rel="stylesheet" href="/console/static/console.css">
+  <script type="module" src="/console/static/{module}"></script>
+</head>
+<body>
+  <div id="header"></div>
+  <main id="main" aria-busy="true">
+    <noscript>The console needs JavaScript; the REST API (/docs) does not.</noscript>
+  </main>
+</body>
+</html>
+"""
 
 
 _TOKEN_FIELD = {
@@ -60,6 +79,10 @@ class SessionOut(BaseModel):
 
 def page(name: str) -> FileResponse:
     return FileResponse(WEB / name, media_type="text/html", headers=PAGE_HEADERS)
+
+
+def shell(title: str, module: str) -> HTMLResponse:
+    return HTMLResponse(SHELL.format(title=title, module=module), headers=PAGE_HEADERS)
 
 
 def console_router(sessions: Sessions, token: str) -> APIRouter:
@@ -123,14 +146,16 @@ def console_router(sessions: Sessions, token: str) -> APIRouter:
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
 
-    for path, name in PAGES.items():
-        router.add_api_route(path, _page_route(name), methods=["GET"], include_in_schema=False)
+    for path, (title, module) in PAGES.items():
+        router.add_api_route(
+            path, _page_route(title, module), methods=["GET"], include_in_schema=False
+        )
     return router
 
 
-def _page_route(name: str) -> Callable[[], Awaitable[FileResponse]]:
-    async def serve() -> FileResponse:
-        return page(name)
+def _page_route(title: str, module: str) -> Callable[[], Awaitable[HTMLResponse]]:
+    async def serve() -> HTMLResponse:
+        return shell(title, module)
 
     return serve
 

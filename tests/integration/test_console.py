@@ -133,7 +133,6 @@ def test_a_call_to_500_appears_on_the_wallboard_and_goes_when_it_ends(
     assert "1000" in row.text
     assert "500" in row.text
     browser.wait(lambda b: "main" in b.text('#calls tr[data-caller="1000"]'), what="its IVR path")
-    screenshot(browser, "wallboard.png")
     caller.hangup()
     ended = time.monotonic()
     browser.wait(lambda b: not b.all('#calls tr[data-caller="1000"]'), what="the row to go")
@@ -142,18 +141,40 @@ def test_a_call_to_500_appears_on_the_wallboard_and_goes_when_it_ends(
     assert not [e for e in browser.console_errors() if "favicon" not in e]
 
 
-def test_the_wallboard_shows_phones_and_queues(
+def test_the_wallboard_shows_who_talks_to_whom_and_who_waits_in_a_queue(
     browser: Browser, worker: WorkerProcess, phones: PhoneFactory
 ) -> None:
-    phones("1001")
+    """2000 talks to 1000; 1003 pressed 1 and the sales queue rings 1001 for it: the board
+    shows both calls with their connected party and queue, the phones and the queue's agents."""
+    agent = phones("1000", auto_answer=True)
+    ringing = phones("1001")
+    caller, queued = phones("2000"), phones("1003")
     signed_in(browser, worker)
+    caller.call("1000", timeout=15.0)
+    agent.wait_event("CALL_ESTABLISHED", timeout=10.0)
+    queued.call("500", timeout=15.0)
+    queued.send_dtmf("1")
+    ringing.wait_event("CALL_INCOMING", timeout=20.0)
+
+    talking = '#calls tr[data-caller="2000"]'
+    waiting = '#calls tr[data-caller="1003"]'
+    browser.wait(lambda b: "1000" in b.text(talking).split("bridged")[-1], what="2000 with 1000")
+    browser.wait(lambda b: "sales" in b.text(waiting), what="1003 in the sales queue")
+    assert "ringing 1001" in browser.text(waiting)
+    assert "main" in browser.text(waiting)  # the IVR path it came through
     browser.wait(
-        lambda b: "online" in b.text('#endpoints tr[data-endpoint="1001"]'),
-        what="1001 registered",
+        lambda b: "online" in b.text('#endpoints tr[data-endpoint="1001"]'), what="1001 online"
     )
-    assert "offline" in browser.text('#endpoints tr[data-endpoint="1003"]')
-    browser.wait(lambda b: b.all('[data-queue="sales"]'), what="the sales queue")
-    assert "1001" in browser.text('[data-queue="sales"] tr[data-agent="1001"]')
+    assert "offline" in browser.text('#endpoints tr[data-endpoint="1002"]')
+    browser.wait(
+        lambda b: "ringing" in b.text('[data-queue="sales"] tr[data-agent="1001"]'),
+        what="agent 1001 ringing on the board",
+    )
+    screenshot(browser, "wallboard.png")
+    queued.hangup()
+    caller.hangup()
+    agent.wait_event("CALL_CLOSED", timeout=10.0)
+    browser.wait(lambda b: not b.all("#calls tr[data-call]"), what="an empty board")
 
 
 # ------------------------------------------------------------------------------ agent desktop
@@ -213,6 +234,56 @@ def test_a_transfer_from_the_desktop_moves_the_caller(
     browser.wait(lambda b: "No call" in b.text("#call"), what="the desktop to be free")
     caller.hangup()
     target.wait_event("CALL_CLOSED", timeout=10.0)
+
+
+def test_an_attended_transfer_from_the_desktop_consults_then_completes(
+    browser: Browser, worker: WorkerProcess, phones: PhoneFactory
+) -> None:
+    agent = phones("1000", auto_answer=True)
+    target = phones("1001", auto_answer=True)
+    caller = phones("2000")
+    signed_in(browser, worker)
+    use_extension(browser, worker, "1000")
+    caller.call("1000", timeout=15.0)
+    agent.wait_event("CALL_ESTABLISHED", timeout=10.0)
+    browser.wait(lambda b: b.all("#transfer-to"), what="the call's transfer controls")
+
+    browser.find("#transfer-to").send_keys("1001")
+    next(b for b in browser.all("#call button") if b.text == "Consult first").click()
+    target.wait_event("CALL_ESTABLISHED", timeout=15.0)  # the agent talks to 1001 first
+    complete = browser.wait(
+        lambda b: [x for x in b.all("#call button") if x.text == "Complete" and x.is_enabled()],
+        what="Complete, once 1001 answered",
+    )[0]
+    complete.click()
+
+    agent.wait_event("CALL_CLOSED", timeout=10.0)  # the agent is released ...
+    status, live = worker.api("GET", "/calls/live")
+    assert status == 200
+    (call,) = live["calls"]  # ... and 2000 talks to 1001
+    assert {p["extension"] for p in call["parties"]} == {"2000", "1001"}
+    caller.hangup()
+    target.wait_event("CALL_CLOSED", timeout=10.0)
+
+
+def test_an_agent_pauses_and_unpauses_from_the_desktop(
+    browser: Browser, worker: WorkerProcess, phones: PhoneFactory
+) -> None:
+    phones("1001")
+    signed_in(browser, worker)
+    use_extension(browser, worker, "1001")
+    browser.wait(lambda b: "available" in b.text('[data-field="agent-state"]'), what="available")
+
+    browser.find("#pause-reason").send_keys("lunch")
+    next(b for b in browser.all("#agent button") if b.text == "Pause").click()
+    browser.wait(lambda b: "paused" in b.text('[data-field="agent-state"]'), what="paused")
+    status, agents = worker.api("GET", "/agents")
+    assert status == 200
+    (me,) = [a for a in agents["agents"] if a["extension"] == "1001"]
+    assert (me["state"], me["pause_reason"]) == ("paused", "lunch")
+
+    next(b for b in browser.all("#agent button") if b.text == "Unpause").click()
+    browser.wait(lambda b: "available" in b.text('[data-field="agent-state"]'), what="back")
 
 
 # ------------------------------------------------------------------------------------ history

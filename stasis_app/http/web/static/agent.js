@@ -66,7 +66,7 @@ function renderCall(found) {
   const { call, mine, other } = found;
   const talking = mine.state === "talking";
   const holding = mine.state === "holding" && !call.transfer;
-  const target = el("input", { id: "transfer-to", name: "to", inputmode: "numeric", pattern: "[0-9]{2,10}", "aria-label": "Transfer to extension" });
+  const target = el("input", { id: "transfer-to", name: "to", inputmode: "numeric", pattern: "[0-9]{2,10}" });
   const wanted = () => {
     if (!EXTENSION.test(target.value)) {
       throw new Error("enter the extension to transfer to");
@@ -85,7 +85,7 @@ function renderCall(found) {
   const transferRow = [];
   if (other && (talking || holding) && !call.transfer) {
     transferRow.push(
-      target,
+      el("label", { for: "transfer-to" }, "Transfer to extension", target),
       el("button", { type: "button", onclick: () => act("Blind transfer", () => api("POST", "/transfers", { call: other.channel_id, to: wanted(), mode: "blind" })) }, "Transfer"),
       el("button", { type: "button", onclick: () => act("Consult", () => api("POST", "/transfers", { call: other.channel_id, to: wanted(), mode: "attended" })) }, "Consult first"),
     );
