@@ -77,8 +77,10 @@ class Browser:
         )
 
     def text(self, css: str) -> str:
-        found = self.all(css)
-        return found[0].text if found else ""
+        """The visible text of the first match ("" if none), read in one step in the page: a
+        live page may replace the element between a find and a read."""
+        script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';"
+        return str(self.driver.execute_script(script, css))
 
     @property
     def url(self) -> str:

@@ -57,7 +57,23 @@ function myCall(calls) {
   return null;
 }
 
+// The panels are rebuilt only when what they offer changes (another call, another state): a
+// rebuild would wipe what the agent is typing (a transfer target, a pause reason).
+let callShape = null;
+let agentShape = null;
+
 function renderCall(found) {
+  const shape = found
+    ? JSON.stringify([found.call.id, found.mine.state, found.call.stage, found.other && found.other.extension, found.call.transfer && [found.call.transfer.id, found.call.transfer.state]])
+    : "none";
+  if (shape === callShape) {
+    const line = callBox.querySelector('[data-field="call-state"]');
+    if (line && found) {
+      line.textContent = `${found.mine.state} (${found.call.stage}), ${duration(found.call.duration)}`;
+    }
+    return;
+  }
+  callShape = shape;
   const title = el("h2", { id: "call-title" }, "My call");
   if (!found) {
     callBox.replaceChildren(title, el("p", { class: "empty" }, "No call"));
@@ -104,14 +120,32 @@ function renderCall(found) {
       { class: "facts" },
       el("dt", {}, "Caller"), el("dd", { "data-field": "caller" }, `${call.caller_number} ${call.caller_name}`.trim()),
       el("dt", {}, "With"), el("dd", {}, other ? other.extension : "nobody yet"),
-      el("dt", {}, "State"), el("dd", {}, `${mine.state} (${call.stage}), ${duration(call.duration)}`),
+      el("dt", {}, "State"), el("dd", { "data-field": "call-state" }, `${mine.state} (${call.stage}), ${duration(call.duration)}`),
     ),
     el("div", { class: "row" }, buttons),
     transferRow.length ? el("div", { class: "row" }, transferRow) : null,
   );
 }
 
+function agentLine(agent) {
+  return [
+    el("span", { class: `badge state-${agent.state}` }, agent.state),
+    ` for ${duration(agent.seconds_in_state)}`,
+    agent.pause_reason ? ` (${agent.pause_reason})` : "",
+    agent.queues.length ? ` in ${agent.queues.join(", ")}` : "",
+  ];
+}
+
 function renderAgent(agent) {
+  const shape = agent ? JSON.stringify([me, agent.state, agent.pause_reason, agent.queues]) : `none:${me}`;
+  if (shape === agentShape) {
+    const line = agentBox.querySelector('[data-field="agent-state"]');
+    if (line && agent) {
+      line.replaceChildren(...agentLine(agent));
+    }
+    return;
+  }
+  agentShape = shape;
   const title = el("h2", { id: "agent-title" }, "Queues");
   if (!agent) {
     agentBox.replaceChildren(title, el("p", { class: "empty" }, `${me} is in no queue`));
@@ -130,7 +164,7 @@ function renderAgent(agent) {
   }
   agentBox.replaceChildren(
     title,
-    el("p", { "data-field": "agent-state" }, el("span", { class: `badge state-${agent.state}` }, agent.state), ` for ${duration(agent.seconds_in_state)}`, agent.pause_reason ? ` (${agent.pause_reason})` : "", agent.queues.length ? ` in ${agent.queues.join(", ")}` : ""),
+    el("p", { "data-field": "agent-state" }, ...agentLine(agent)),
     el("div", { class: "row" }, buttons),
   );
 }

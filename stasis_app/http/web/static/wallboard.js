@@ -88,14 +88,22 @@ function renderCalls() {
   );
 }
 
-function renderQueues(queues) {
+let queues = [];
+
+// Seconds since an ISO time from the API (the worker's clock; the pages assume the two agree to
+// well under a second, as on one machine or NTP-synchronised ones).
+function since(iso) {
+  return Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+}
+
+function renderQueues() {
   if (!queues.length) {
     queuesBox.replaceChildren(el("p", { class: "empty" }, "No queues are configured"));
     return;
   }
   queuesBox.replaceChildren(
     ...queues.map((q) => {
-      const longest = q.waiting.length ? Math.max(...q.waiting.map((w) => w.waiting_seconds)) : 0;
+      const longest = q.waiting.length ? Math.max(...q.waiting.map((w) => since(w.joined))) : 0;
       const sl = q.today.service_level_pct;
       return el(
         "article",
@@ -122,7 +130,7 @@ function renderQueues(queues) {
                 { "data-agent": a.extension },
                 el("td", {}, a.extension, a.reachable ? "" : " (unreachable)"),
                 el("td", {}, badge(a.state), a.pause_reason ? ` ${a.pause_reason}` : ""),
-                el("td", { class: "num" }, duration(a.seconds_in_state)),
+                el("td", { class: "num" }, duration(since(a.since))),
               ),
             ),
           ),
@@ -160,7 +168,8 @@ async function loadCalls() {
 
 async function loadQueues() {
   try {
-    renderQueues((await api("GET", "/queues")).queues);
+    queues = (await api("GET", "/queues")).queues;
+    renderQueues();
   } catch (error) {
     say(problem, `Queues: ${error.message}`, "error");
   }
@@ -199,6 +208,9 @@ events(
 
 await Promise.all([loadCalls(), loadQueues(), loadEndpoints()]);
 main.setAttribute("aria-busy", "false");
-setInterval(renderCalls, 1000); // durations tick between events
+setInterval(() => {
+  renderCalls(); // durations, waits and time in state tick between events
+  renderQueues();
+}, 1000);
 setInterval(loadEndpoints, 1000);
 setInterval(loadQueues, 5000); // waiting times and agents' time in state
