@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -72,9 +73,25 @@ class Browser:
         self, probe: Callable[[Browser], Any], *, timeout: float = 10.0, what: str = ""
     ) -> Any:
         """Polls ``probe`` until it returns something truthy; the message names ``what``."""
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
-            lambda _: probe(self), message=f"timed out waiting for {what}"
-        )
+        # A live page replaces elements as it updates: a probe that met a replaced one tries again.
+        return WebDriverWait(
+            self.driver,
+            timeout,
+            poll_frequency=0.05,
+            ignored_exceptions=[StaleElementReferenceException],
+        ).until(lambda _: probe(self), message=f"timed out waiting for {what}")
+
+    def press(self, container: str, label: str, *, timeout: float = 10.0) -> None:
+        """Click the enabled button labelled ``label`` inside ``container``, as a person would
+        (once it is there; again if the page replaced it under the pointer)."""
+
+        def click(b: Browser) -> bool:
+            found = [x for x in b.all(f"{container} button") if x.text == label and x.is_enabled()]
+            if found:
+                found[0].click()
+            return bool(found)
+
+        self.wait(click, timeout=timeout, what=f"the {label!r} button")
 
     def text(self, css: str) -> str:
         """The visible text of the first match ("" if none), read in one step in the page: a

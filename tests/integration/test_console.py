@@ -227,7 +227,7 @@ def test_a_transfer_from_the_desktop_moves_the_caller(
     screenshot(browser, "agent-desktop.png")
 
     browser.find("#transfer-to").send_keys("1001")
-    next(b for b in browser.all("#call button") if b.text == "Transfer").click()
+    browser.press("#call", "Transfer")
 
     target.wait_event("CALL_ESTABLISHED", timeout=15.0)
     agent.wait_event("CALL_CLOSED", timeout=10.0)
@@ -249,13 +249,9 @@ def test_an_attended_transfer_from_the_desktop_consults_then_completes(
     browser.wait(lambda b: b.all("#transfer-to"), what="the call's transfer controls")
 
     browser.find("#transfer-to").send_keys("1001")
-    next(b for b in browser.all("#call button") if b.text == "Consult first").click()
+    browser.press("#call", "Consult first")
     target.wait_event("CALL_ESTABLISHED", timeout=15.0)  # the agent talks to 1001 first
-    complete = browser.wait(
-        lambda b: [x for x in b.all("#call button") if x.text == "Complete" and x.is_enabled()],
-        what="Complete, once 1001 answered",
-    )[0]
-    complete.click()
+    browser.press("#call", "Complete")  # enabled once 1001 answered
 
     agent.wait_event("CALL_CLOSED", timeout=10.0)  # the agent is released ...
     status, live = worker.api("GET", "/calls/live")
@@ -275,14 +271,14 @@ def test_an_agent_pauses_and_unpauses_from_the_desktop(
     browser.wait(lambda b: "available" in b.text('[data-field="agent-state"]'), what="available")
 
     browser.find("#pause-reason").send_keys("lunch")
-    next(b for b in browser.all("#agent button") if b.text == "Pause").click()
+    browser.press("#agent", "Pause")
     browser.wait(lambda b: "paused" in b.text('[data-field="agent-state"]'), what="paused")
     status, agents = worker.api("GET", "/agents")
     assert status == 200
     (me,) = [a for a in agents["agents"] if a["extension"] == "1001"]
     assert (me["state"], me["pause_reason"]) == ("paused", "lunch")
 
-    next(b for b in browser.all("#agent button") if b.text == "Unpause").click()
+    browser.press("#agent", "Unpause")
     browser.wait(lambda b: "available" in b.text('[data-field="agent-state"]'), what="back")
 
 
