@@ -297,6 +297,13 @@ def test_history_lists_a_finished_call_and_shows_its_timeline(
     row.find_element("css selector", "button").click()
     browser.wait(lambda b: "call-ended" in b.text("#detail"), what="the timeline")
 
+    browser.find("#caller").send_keys("2000", Keys.ENTER)  # a filter that matches nothing
+    browser.wait(lambda b: b.text("#status") == "0 call(s)", what="no call from 2000")
+    caller_field = browser.find("#caller")
+    caller_field.clear()
+    caller_field.send_keys("1000", Keys.ENTER)
+    browser.wait(lambda b: "7777" in b.text("#history"), what="the call from 1000 again")
+
 
 # ----------------------------------------------------------------------------- docs, a11y
 def test_the_api_docs_render_without_the_internet(browser: Browser, worker: WorkerProcess) -> None:
