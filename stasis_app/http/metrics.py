@@ -204,7 +204,14 @@ def _store(s: WorkerStatus) -> Iterable[Metric]:
         "cti_store_events_written", "Call events committed to the store", value=store.events_written
     )
     yield CounterMetricFamily(
-        "cti_store_write_failures", "Write transactions that failed", value=store.write_failures
+        "cti_store_write_failures",
+        "Write transactions that failed (each is retried until it commits)",
+        value=store.write_failures,
+    )
+    yield CounterMetricFamily(
+        "cti_store_events_rejected",
+        "Events the store could not write, kept in store_rejects with the reason",
+        value=store.events_rejected,
     )
 
 

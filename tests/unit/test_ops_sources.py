@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -112,22 +113,47 @@ def store(tmp_path: Path) -> Iterator[CallStore]:
     store.close()
 
 
-def test_store_status_counts_writes_and_flags_a_failed_transaction(store: CallStore) -> None:
-    """A failed commit sets ``failing`` with the error; the next good one clears it."""
-    store.emit(_record(ev.CallEnded(disposition="answered")))
-    assert store.flush()
-    assert (store.status().events_written, store.status().failing) == (1, False)
+class _FailingCommits(sqlite3.Connection):
+    """Fails the next ``failures`` COMMITs with a disk I/O error."""
 
-    def break_the_transaction(conn: sqlite3.Connection) -> None:
-        conn.execute("ROLLBACK")  # so that COMMIT fails
+    failures = 0
 
-    with pytest.raises(sqlite3.Error):
-        store._submit(break_the_transaction).result(5)
-    failed = store.status()
-    assert (failed.failing, failed.write_failures) == (True, 1)
-    assert failed.last_error is not None
-    assert store.flush()
-    assert store.status().failing is False
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT" and _FailingCommits.failures > 0:
+            _FailingCommits.failures -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, *args)
+
+
+def test_store_status_counts_writes_and_flags_a_failed_transaction(tmp_path: Path) -> None:
+    """A failed commit sets ``failing`` with the error while it is retried; the retry that
+    commits clears it, and the event is written."""
+    paused = threading.Event()
+    release = threading.Event()
+
+    def hold(_delay: float) -> None:  # the writer's backoff sleep: hold it for the assertions
+        paused.set()
+        release.wait(5)
+
+    store = CallStore(tmp_path / "calls.sqlite3", retention_days=0, connection=_FailingCommits)
+    store._writer._sleep = hold
+    try:
+        _FailingCommits.failures = 1
+        store.emit(_record(ev.CallEnded(disposition="answered")))
+        assert paused.wait(5)
+        failed = store.status()
+        assert (failed.failing, failed.write_failures) == (True, 1)
+        assert failed.last_error == "OperationalError: disk I/O error"
+        release.set()
+        assert store.flush()
+        assert (store.status().failing, store.status().events_written) == (False, 1)
+    finally:
+        release.set()
+        store.close()
+
+
+class _WriterKiller(BaseException):
+    """Not an Exception: nothing in the writer catches it, as a bug in the loop itself."""
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
@@ -135,12 +161,12 @@ def test_store_status_sees_a_dead_writer(store: CallStore) -> None:
     """A writer thread killed by a bug is reported, not hidden; a closed store is not dead."""
 
     def bug(_conn: sqlite3.Connection) -> Any:
-        raise RuntimeError("bug")
+        raise _WriterKiller
 
     store._submit(bug)
-    store._thread.join(5)
+    store._writer.join(5)
     assert store.status().writer_alive is False
-    store.close()
+    store.close(timeout=0.1)
     assert store.status().writer_alive is True
 
 
