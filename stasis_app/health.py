@@ -16,6 +16,8 @@ task-dead                  no        a background task calls do not need ended (
 shipping-stopped           no        the Elasticsearch sink stopped (bad credentials, or
                                      ended): events wait in the store
 shipping-backing-off       no        the sink is retrying after a failure: events wait
+task-restarting            no        a background task crashed and is restarted after a
+                                     backoff (an ARI reader's outage shows as ari-disconnected)
 store-retrying             no        the history's last write failed (disk full, locked,
                                      I/O error); it is retried, events wait in memory
 =========================  ========  ======================================================
@@ -42,11 +44,13 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class DeadTask:
-    """A background task that ended while the worker runs; ``essential``: calls need it."""
+    """A background task that ended (or crashed and waits to restart) while the worker runs;
+    ``essential``: calls need it."""
 
     name: str
     error: str | None
     essential: bool
+    restarts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class HealthFacts:
     store_failing: bool
     store_error: str | None
     dead_tasks: Sequence[DeadTask] = ()
+    restarting_tasks: Sequence[DeadTask] = ()
     # None: no Elasticsearch sink is configured.
     sink_state: str | None = None
 
@@ -91,6 +96,15 @@ def problems(facts: HealthFacts) -> list[Problem]:
             Problem(
                 "shipping-backing-off",
                 "Elasticsearch shipping is retrying after a failure; events wait in the store",
+                False,
+            )
+        )
+    for task in facts.restarting_tasks:
+        why = f": {task.error}" if task.error else ""
+        found.append(
+            Problem(
+                "task-restarting",
+                f"background task {task.name} crashed{why}; restart {task.restarts} pending",
                 False,
             )
         )

@@ -21,6 +21,7 @@ from stasis_app.events.store import CallStore
 from stasis_app.histogram import Histogram
 from stasis_app.settings import Settings
 from stasis_app.status import AriTimings, WorkerStatusView
+from stasis_app.supervisor import Supervisor
 
 
 @pytest.mark.parametrize(
@@ -171,24 +172,34 @@ def test_store_status_sees_a_dead_writer(store: CallStore) -> None:
 
 
 @pytest.mark.asyncio
-async def test_worker_status_reports_ended_tasks_until_shutdown(tmp_path: Path) -> None:
-    """A task that ended (even cleanly) while the worker runs is dead; during shutdown none is."""
+async def test_worker_status_reports_ended_tasks_until_shutdown() -> None:
+    """A task that ended (even cleanly) while the worker runs is dead, one that crashed is
+    restarting; during shutdown none is."""
 
-    async def boom() -> None:
-        raise RuntimeError("reader crashed")
+    async def auth_refused() -> None:
+        raise AriConnectionError("refused")
 
-    crashed = asyncio.create_task(boom())
-    alive = asyncio.create_task(asyncio.sleep(10))
+    async def crashes() -> None:
+        raise RuntimeError("lag monitor crashed")
+
+    never = asyncio.Event()
+    tasks = Supervisor(sleep=lambda _delay: never.wait())
+    tasks.start("ari-events", auth_refused, essential=True, fatal=(AriConnectionError,))
+    tasks.start("loop-lag-monitor", crashes, essential=False)
+    await asyncio.sleep(0)
     await asyncio.sleep(0)
     view = WorkerStatusView.__new__(WorkerStatusView)
-    view.tasks = {"ari-events": (crashed, True), "loop-lag-monitor": (alive, False)}
+    view.supervisor = tasks
     view.stopping = False
     [dead] = view.dead_tasks
     assert (dead.name, dead.essential) == ("ari-events", True)
-    assert dead.error == "RuntimeError: reader crashed"
+    assert dead.error == "AriConnectionError: refused"
+    [restarting] = view.restarting_tasks
+    assert (restarting.name, restarting.restarts) == ("loop-lag-monitor", 1)
     view.stopping = True
     assert view.dead_tasks == ()
-    alive.cancel()
+    assert view.restarting_tasks == ()
+    await tasks.stop()
 
 
 BASE = {"CTI_ARI_PASSWORD": "p", "CTI_API_TOKEN": "t"}
