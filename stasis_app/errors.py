@@ -27,6 +27,7 @@ IVR file, an illegal state transition)::
     ├── EventsError                 call events cannot be found, stored, shipped or set up
     │                               (a url they carry never holds user:password@: redacted)
     │   ├── CallNotFound            no call with this id in the call store (carries the id)
+    │   ├── StoreSchemaTooNew       the history file was made by a newer cti (file, both versions)
     │   ├── EsConnectionError       Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
     │   ├── EsHttpError             a non-2xx answer; carries method, url, status, body
     │   │   └── EsAuthError         401/403: credentials rejected (fatal: retrying cannot help)
@@ -205,6 +206,20 @@ class CallNotFound(EventsError):
     def __init__(self, call_id: str) -> None:
         super().__init__(f"no call {call_id!r} in the call store")
         self.call_id = call_id
+
+
+class StoreSchemaTooNew(EventsError):
+    """The history file's schema version is newer than this code knows: opening it could
+    corrupt it, so it is refused (run the newer cti, or move the file away)."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        super().__init__(
+            f"{path} has schema version {found}, newer than this cti supports ({supported}): "
+            "it was written by a newer release; run that release or move the file away"
+        )
+        self.path = path
+        self.found = found
+        self.supported = supported
 
 
 class EsConnectionError(EventsError):

@@ -7,7 +7,7 @@ worker still serves calls but something an operator should see is wrong. The rul
 code                       blocking  when
 =========================  ========  ======================================================
 ari-disconnected           yes       the call app's events websocket is not connected
-store-failing              yes       the history writer thread died, or its last write failed
+store-failing              yes       the history writer thread died
 task-dead                  yes       a background task the calls need ended (ARI readers)
 endpoints-disconnected     no        the endpoint events websocket is down: phone
                                      registrations and agents' reachability may be stale
@@ -16,6 +16,10 @@ task-dead                  no        a background task calls do not need ended (
 shipping-stopped           no        the Elasticsearch sink stopped (bad credentials, or
                                      ended): events wait in the store
 shipping-backing-off       no        the sink is retrying after a failure: events wait
+task-restarting            no        a background task crashed and is restarted after a
+                                     backoff (an ARI reader's outage shows as ari-disconnected)
+store-retrying             no        the history's last write failed (disk full, locked,
+                                     I/O error); it is retried, events wait in memory
 =========================  ========  ======================================================
 
 Why ARI down is blocking but Elasticsearch down is not: the store is the outbox, so shipping can
@@ -40,11 +44,13 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class DeadTask:
-    """A background task that ended while the worker runs; ``essential``: calls need it."""
+    """A background task that ended (or crashed and waits to restart) while the worker runs;
+    ``essential``: calls need it."""
 
     name: str
     error: str | None
     essential: bool
+    restarts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,7 @@ class HealthFacts:
     store_failing: bool
     store_error: str | None
     dead_tasks: Sequence[DeadTask] = ()
+    restarting_tasks: Sequence[DeadTask] = ()
     # None: no Elasticsearch sink is configured.
     sink_state: str | None = None
 
@@ -66,9 +73,6 @@ def problems(facts: HealthFacts) -> list[Problem]:
         found.append(Problem("ari-disconnected", "the ARI events websocket is not connected", True))
     if not facts.store_writer_alive:
         found.append(Problem("store-failing", "the call store's writer thread has died", True))
-    elif facts.store_failing:
-        why = f": {facts.store_error}" if facts.store_error else ""
-        found.append(Problem("store-failing", f"the call store's last write failed{why}", True))
     found += [_dead(task) for task in facts.dead_tasks if task.essential]
     if not facts.endpoints_connected:
         found.append(
@@ -92,6 +96,24 @@ def problems(facts: HealthFacts) -> list[Problem]:
             Problem(
                 "shipping-backing-off",
                 "Elasticsearch shipping is retrying after a failure; events wait in the store",
+                False,
+            )
+        )
+    for task in facts.restarting_tasks:
+        why = f": {task.error}" if task.error else ""
+        found.append(
+            Problem(
+                "task-restarting",
+                f"background task {task.name} crashed{why}; restart {task.restarts} pending",
+                False,
+            )
+        )
+    if facts.store_writer_alive and facts.store_failing:
+        why = f": {facts.store_error}" if facts.store_error else ""
+        found.append(
+            Problem(
+                "store-retrying",
+                f"the call store's last write failed{why}; it is retried, events wait in memory",
                 False,
             )
         )

@@ -9,7 +9,6 @@ in progress keep the definition they started with.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import zoneinfo
@@ -32,7 +31,7 @@ from stasis_app.calls.dispatcher import Dispatcher
 from stasis_app.calls.messages import Shutdown
 from stasis_app.calls.recovery import Snapshot, reconcile
 from stasis_app.calls.registry import LiveRegistry
-from stasis_app.errors import AriError, IvrDefinitionError
+from stasis_app.errors import AriAuthError, AriError, IvrDefinitionError
 from stasis_app.events import EventSink, LogSink, MultiSink
 from stasis_app.events.bus import EventBus
 from stasis_app.events.counters import CallCounters
@@ -47,6 +46,7 @@ from stasis_app.queues.model import QueueConfig
 from stasis_app.queues.service import QueueService
 from stasis_app.settings import Settings
 from stasis_app.status import AriTimings, WorkerStatusView
+from stasis_app.supervisor import Supervisor
 
 log = structlog.get_logger("cti.service")
 DRAIN_SECONDS = 5.0
@@ -166,6 +166,7 @@ class Worker:
             self.client, self.dispatcher, self.registry, ring_timeout=s.ring_timeout
         )
         self.lag = LoopLagMonitor()
+        self.supervisor = Supervisor()
         self.status = WorkerStatusView(
             stream=self.stream,
             endpoint_stream=self.endpoint_stream,
@@ -261,20 +262,26 @@ class Worker:
         await self.api.start()  # first: a port already taken fails before any call is touched
         await asyncio.to_thread(self._read_queue_history)
         log.info("api.listening", host=self.settings.http_host, port=self.api.bound_port)
-        reader = asyncio.create_task(self.stream.run(self._on_event, self._on_connected))
-        endpoint_reader = asyncio.create_task(
-            self.endpoint_stream.run(self._on_endpoint_event, self._on_endpoints_connected)
+        # Supervised: a crash is logged, counted and restarted with backoff (/health shows it);
+        # the readers are what calls need, shipping and the lag monitor not. Bad credentials
+        # are fatal: the reader ends with AriAuthError and the worker stops.
+        tasks = self.supervisor
+        self.status.supervisor = tasks
+        reader = tasks.start(
+            "ari-events",
+            lambda: self.stream.run(self._on_event, self._on_connected),
+            essential=True,
+            fatal=(AriAuthError,),
         )
-        shipping = asyncio.create_task(self.shipper.run()) if self.shipper else None
-        lag = asyncio.create_task(self.lag.run())
-        # Watched by /health: the readers are what calls need; shipping and the lag monitor not.
-        self.status.tasks = {
-            "ari-events": (reader, True),
-            "endpoint-events": (endpoint_reader, True),
-        }
-        if shipping is not None:
-            self.status.tasks["elasticsearch-shipping"] = (shipping, False)
-        self.status.tasks["loop-lag-monitor"] = (lag, False)
+        tasks.start(
+            "endpoint-events",
+            lambda: self.endpoint_stream.run(self._on_endpoint_event, self._on_endpoints_connected),
+            essential=True,
+            fatal=(AriAuthError,),
+        )
+        if self.shipper is not None:
+            tasks.start("elasticsearch-shipping", self.shipper.run, essential=False)
+        tasks.start("loop-lag-monitor", self.lag.run, essential=False)
         stop = asyncio.create_task(self.stopping.wait())
         replaced = asyncio.create_task(self.dispatcher.replaced.wait())
         try:
@@ -287,20 +294,19 @@ class Worker:
             self.status.stopping = True
             stop.cancel()
             replaced.cancel()
-            await self._shutdown()
-            self.queues.close()
-            self.bus.close()
-            await self.api.stop()
-            await self.stream.close()
-            await self.endpoint_stream.close()
-            for task in (reader, endpoint_reader, shipping, lag):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, AriError):
-                        await task
-            await self.transport.aclose()
-            await asyncio.to_thread(self.store.close)
-            log.info("worker.stopped")
+            try:
+                await self._shutdown()
+                self.queues.close()
+                self.bus.close()
+                await self.api.stop()
+                await self.stream.close()
+                await self.endpoint_stream.close()
+                await tasks.stop()  # never raises, whatever a task died of
+                await self.transport.aclose()
+            finally:
+                # Whatever failed above, what is queued for the history is written.
+                await asyncio.to_thread(self.store.close)
+                log.info("worker.stopped")
 
     def stop(self) -> None:
         self.stopping.set()

@@ -3,12 +3,12 @@
 Every member reads state the worker already keeps (the streams' flags, the store's and the
 sink's counters, the lag window, the dispatcher's and the registry's sizes) when a probe or a
 scrape asks: a call pays nothing for it, and nothing here does I/O. The background tasks are
-watched the same way: a task that has ended while the worker runs is a health problem.
+watched the same way (through their supervisor): a task that has ended while the worker runs,
+or is being restarted after a crash, is a health problem.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +23,7 @@ from stasis_app.events.store import CallStore, StoreStatus
 from stasis_app.health import DeadTask, HealthFacts
 from stasis_app.histogram import Histogram, HistogramSnapshot
 from stasis_app.lagmonitor import LoopLag, LoopLagMonitor
+from stasis_app.supervisor import Supervisor, TaskState
 
 
 @dataclass
@@ -51,8 +52,8 @@ class WorkerStatusView:
     timings: AriTimings
     asterisk_version: str | None = None
     asterisk_started: datetime | None = None
-    # name -> (task, whether calls need it); filled by Worker.run, watched, never awaited here.
-    tasks: dict[str, tuple[asyncio.Task[None], bool]] = field(default_factory=dict)
+    # The background tasks, started by Worker.run; read here, never awaited.
+    supervisor: Supervisor | None = None
     stopping: bool = False
 
     @property
@@ -104,13 +105,27 @@ class WorkerStatusView:
         return {method: h.snapshot() for method, h in self.timings.by_method.items()}
 
     @property
+    def task_states(self) -> tuple[TaskState, ...]:
+        return self.supervisor.states() if self.supervisor is not None else ()
+
+    @property
     def dead_tasks(self) -> tuple[DeadTask, ...]:
         if self.stopping:  # tasks end on purpose during shutdown
             return ()
         return tuple(
-            DeadTask(name, _why(task), essential)
-            for name, (task, essential) in self.tasks.items()
-            if task.done()
+            DeadTask(t.name, t.last_error, t.essential, t.restarts)
+            for t in self.task_states
+            if t.phase in ("ended", "failed")
+        )
+
+    @property
+    def restarting_tasks(self) -> tuple[DeadTask, ...]:
+        if self.stopping:
+            return ()
+        return tuple(
+            DeadTask(t.name, t.last_error, t.essential, t.restarts)
+            for t in self.task_states
+            if t.phase == "restarting"
         )
 
     @property
@@ -124,15 +139,9 @@ class WorkerStatusView:
             store_failing=store.failing,
             store_error=store.last_error,
             dead_tasks=self.dead_tasks,
+            restarting_tasks=self.restarting_tasks,
             sink_state=sink.state if sink is not None else None,
         )
-
-
-def _why(task: asyncio.Task[None]) -> str | None:
-    if task.cancelled():
-        return "cancelled"
-    error = task.exception()
-    return f"{type(error).__name__}: {error}" if error is not None else None
 
 
 __all__ = ["AriTimings", "WorkerStatusView"]

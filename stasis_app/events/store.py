@@ -2,9 +2,11 @@
 
 ``emit()`` is the :class:`~stasis_app.events.record.EventSink`: it only puts the event on a
 ``queue.SimpleQueue`` and returns, because call tasks share the loop that reads the ARI websocket.
-One writer thread owns the only writing connection, converts events to ECS documents, keeps each
-call's summary row up to date and runs retention. Other writes (the Elasticsearch sink marking
-events shipped or dead) go through the same queue, so SQLite never sees two writers.
+One writer thread (:mod:`stasis_app.events.writer`: batching, retries, rejects) owns the only
+writing connection, converts events to ECS documents, keeps each call's summary row up to date
+and runs retention. Other writes (the Elasticsearch sink marking events shipped or dead) go
+through the same queue, so SQLite never sees two writers. The schema and its migrations are
+:mod:`stasis_app.events.schema`; opening the file migrates it first.
 
 Reads (``list_calls``, ``get_call``, ``dead_letters``, the sink's ``pending``) are plain sync
 methods on per-thread read-only connections: call them from a worker thread
@@ -25,19 +27,31 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import structlog
 
+from stasis_app.ari.stream import Backoff
 from stasis_app.errors import CallNotFound
-from stasis_app.events import catalogue as ev
-from stasis_app.events.ecs import to_ecs
+from stasis_app.events.queries import (
+    QUEUE_EVENTS,
+    QUEUE_PLACES,
+    CallDetail,
+    CallSummary,
+    DeadLetter,
+    OutboxItem,
+    TimelineEvent,
+    filters,
+    queue_data,
+    summary,
+)
 from stasis_app.events.record import CallEvent
-from stasis_app.threads import name_os_thread
+from stasis_app.events.schema import migrate
+from stasis_app.events.writer import STOP, Op, StoreWriter
 
 log = structlog.get_logger("cti.events.store")
 
@@ -46,49 +60,6 @@ SHIPPED: Final = 1
 DEAD: Final = 2
 _STATE_NAMES: Final = {PENDING: "pending", SHIPPED: "shipped", DEAD: "dead-letter"}
 DB_NAME: Final = "calls.sqlite3"
-# Items per write transaction. Small on purpose: converting events is pure Python holding the GIL,
-# and the ARI loop waits for the GIL each time it wakes; between transactions the writer pauses
-# (_YIELD) when more is queued, so a burst cannot starve the loop.
-_DRAIN: Final = 64
-_YIELD: Final = 0.001
-# A transaction gathers events for up to this long. A commit costs more than the inserts it
-# covers: one per window instead of one per event took the writer from ~2 to ~0.9 ms of CPU per
-# IVR call (bench, 30 calls/s). Events reach the history (and the Elasticsearch outbox) at most
-# this late; screen pops do not wait for it (they go through the bus, not the store).
-_WINDOW: Final = 0.1
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY, call_id TEXT NOT NULL, at REAL NOT NULL, action TEXT NOT NULL,
-    doc TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS events_call ON events(call_id, at);
-CREATE INDEX IF NOT EXISTS events_at ON events(at);
-CREATE INDEX IF NOT EXISTS events_outbox ON events(at) WHERE state = 0;
-CREATE TABLE IF NOT EXISTS calls (
-    call_id TEXT PRIMARY KEY, started REAL NOT NULL, ended REAL, caller TEXT, dialed TEXT,
-    callee TEXT, disposition TEXT, cause INTEGER, duration REAL, ivr_path TEXT);
-CREATE INDEX IF NOT EXISTS calls_started ON calls(started);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    event_id TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS agents (
-    extension TEXT PRIMARY KEY, doc TEXT NOT NULL, at REAL NOT NULL);
-"""
-# The queue events today's figures are rebuilt from: who joined, and each caller's one outcome.
-_QUEUE_FACTS: Final = (ev.QueueJoined, *ev.QUEUE_OUTCOMES)
-# Where each of their fields sits in the ECS document (their data is not stored apart from it).
-_QUEUE_PLACES: Final[Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]]] = {
-    fact.ACTION: tuple(
-        (name, tuple(place.split(".")))
-        for name, place in ev.placements(fact)
-        if place not in (ev.SPECIAL, ev.EXTRA)
-    )
-    for fact in _QUEUE_FACTS
-}
-# Only placeholders are joined in: the actions are parameters.
-_QUEUE_EVENTS: Final = (
-    "SELECT at, action, doc FROM events WHERE at >= ? AND action IN ("  # noqa: S608
-    + ", ".join("?" * len(_QUEUE_PLACES))
-    + ") ORDER BY at, rowid"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +67,9 @@ class StoreStatus:
     """The writer's health, read without touching SQLite (for /health and /metrics).
 
     ``backlog``: items queued for the writer thread; ``failing``: the last transaction failed
-    (cleared by the next one that commits); ``write_failures``: failed transactions since start.
+    and is being retried (cleared when it commits); ``write_failures``: failed transactions
+    since start (each one retried, nothing dropped); ``events_rejected``: events the store could
+    not write at all, kept in ``store_rejects`` with the reason.
     """
 
     writer_alive: bool
@@ -105,66 +78,7 @@ class StoreStatus:
     events_written: int
     write_failures: int
     last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CallSummary:
-    """One row of the call list. ``disposition`` is None while the call is in progress."""
-
-    call_id: str
-    started: float
-    ended: float | None
-    caller: str | None
-    dialed: str | None
-    callee: str | None
-    disposition: str | None
-    cause: int | None
-    duration: float | None
-    ivr_path: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ivr_path": list(self.ivr_path)}
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEvent:
-    event_id: str
-    at: float
-    action: str
-    state: str  # pending | shipped | dead-letter
-    doc: dict[str, Any]  # the ECS document, as shipped
-
-
-@dataclass(frozen=True, slots=True)
-class CallDetail:
-    summary: CallSummary
-    events: tuple[TimelineEvent, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    event_id: str
-    call_id: str
-    action: str
-    reason: str
-    at: float  # when it was rejected
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    event_id: str
-    doc: str  # the ECS document as JSON text, ready for a _bulk body
-
-
-@dataclass(frozen=True, slots=True)
-class _Op:
-    """A write other than an event, run on the writer thread; its result resolves ``future``."""
-
-    run: Callable[[sqlite3.Connection], Any]
-    future: Future[Any]
-
-
-_STOP: Final = object()
+    events_rejected: int = 0
 
 
 class CallStore:
@@ -178,35 +92,49 @@ class CallStore:
         purge_interval: float = 3600.0,
         keep_unshipped: bool = False,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        retry: Backoff | None = None,
+        busy_timeout: float = 5.0,
+        connection: type[sqlite3.Connection] = sqlite3.Connection,
     ) -> None:
+        """``retry``: the backoff between attempts of a failed write (default 0.05 s doubling
+        to 5 s); ``connection``: the ``sqlite3.connect`` factory (tests inject faults with it).
+        Raises :class:`~stasis_app.errors.StoreSchemaTooNew` for a file made by newer code."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention_days = retention_days
         # With an Elasticsearch sink the store is its outbox: retention must not delete what
         # was never delivered, however long Elasticsearch has been away.
         self.keep_unshipped = keep_unshipped
-        self._purge_interval = purge_interval
         self._clock = clock
+        self._busy_timeout_ms = int(busy_timeout * 1000)
+        self._connection = connection
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._listeners: list[Callable[[], None]] = []
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._local = threading.local()
         self._closed = False
-        # Written by the writer thread only, read by status(): plain ints and a bool, so a reader
-        # on the loop sees one value or the other, never a torn one, and never waits for a lock.
-        self._failing = False
-        self._written = 0
-        self._write_failures = 0
-        self._last_error: str | None = None
-        conn = self._connect()  # schema and WAL before anyone reads
+        conn = self._connect()  # WAL and the current schema before anyone reads
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            migrate(conn, self.path)
         finally:
             conn.close()
-        self._thread = threading.Thread(target=self._write_loop, name="cti-call-store", daemon=True)
-        self._thread.start()
+        self._writer = StoreWriter(
+            self._queue,
+            self._connect,
+            # Retention 0 keeps everything: no purge, and no timed wake-ups for one.
+            purge=(lambda conn: self._purge(conn, self.retention_days))
+            if retention_days > 0
+            else None,
+            purge_interval=purge_interval,
+            on_commit=self._notify,
+            backoff=retry or Backoff(initial=0.05, cap=5.0),
+            clock=clock,
+            monotonic=monotonic,
+        )
+        self._writer.start()
 
     @classmethod
     def in_dir(cls, data_dir: Path, **options: Any) -> CallStore:
@@ -243,8 +171,15 @@ class CallStore:
         """Write what is queued, stop the writer and close every connection. Idempotent."""
         if not self._closed:
             self._closed = True
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
+            self._queue.put(STOP)
+            self._writer.join(timeout)
+            if self._writer.is_alive():
+                # Still retrying a write (disk full...): say what is not on disk yet.
+                log.error(
+                    "store.close_timed_out",
+                    backlog=self._queue.qsize(),
+                    error=self._writer.last_error,
+                )
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()
@@ -252,13 +187,15 @@ class CallStore:
 
     def status(self) -> StoreStatus:
         """O(1), no SQLite: safe on the event loop at every scrape."""
+        w = self._writer
         return StoreStatus(
-            writer_alive=self._thread.is_alive() or self._closed,
-            failing=self._failing,
+            writer_alive=w.is_alive() or self._closed,
+            failing=w.failing,
             backlog=self._queue.qsize(),
-            events_written=self._written,
-            write_failures=self._write_failures,
-            last_error=self._last_error,
+            events_written=w.written,
+            write_failures=w.write_failures,
+            last_error=w.last_error,
+            events_rejected=w.rejected,
         )
 
     # ------------------------------------------------------------ outbox (for the sink)
@@ -351,8 +288,8 @@ class CallStore:
         """``(at, action, data)`` of every queue-joined event and queue outcome (answered,
         abandoned, overflowed) stored at or after ``at``, oldest first: what today's figures
         are rebuilt from. ``data`` is the record's data, read back from the ECS document."""
-        rows = self._reader().execute(_QUEUE_EVENTS, (at, *_QUEUE_PLACES))
-        return [(when, action, _queue_data(action, json.loads(doc))) for when, action, doc in rows]
+        rows = self._reader().execute(QUEUE_EVENTS, (at, *QUEUE_PLACES))
+        return [(when, action, queue_data(action, json.loads(doc))) for when, action, doc in rows]
 
     # ----------------------------------------------------------------------------- reads
     def list_calls(
@@ -368,12 +305,12 @@ class CallStore:
     ) -> list[CallSummary]:
         """Calls, newest first. ``extension`` matches the dialed number or the final callee;
         ``disposition="in-progress"`` selects calls that have not ended."""
-        where, params = _filters(since, until, caller, extension, disposition)
+        where, params = filters(since, until, caller, extension, disposition)
         rows = self._reader().execute(
             f"SELECT * FROM calls{where} ORDER BY started DESC LIMIT ? OFFSET ?",  # noqa: S608
             (*params, limit, offset),
         )
-        return [_summary(row) for row in rows]
+        return [summary(row) for row in rows]
 
     def count_calls(
         self,
@@ -384,7 +321,7 @@ class CallStore:
         extension: str | None = None,
         disposition: str | None = None,
     ) -> int:
-        where, params = _filters(since, until, caller, extension, disposition)
+        where, params = filters(since, until, caller, extension, disposition)
         row = self._reader().execute(f"SELECT count(*) FROM calls{where}", params).fetchone()  # noqa: S608
         return int(row[0])
 
@@ -403,7 +340,7 @@ class CallStore:
             TimelineEvent(eid, at, action, _STATE_NAMES.get(state, str(state)), json.loads(doc))
             for eid, at, action, state, doc in events
         )
-        return CallDetail(_summary(row), timeline)
+        return CallDetail(summary(row), timeline)
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         rows = self._reader().execute(
@@ -415,8 +352,10 @@ class CallStore:
 
     # -------------------------------------------------------------------------- plumbing
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=5000")
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, factory=self._connection
+        )
+        conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
         return conn
 
     def _reader(self) -> sqlite3.Connection:
@@ -434,98 +373,16 @@ class CallStore:
         if self._closed:
             future.set_exception(RuntimeError("the call store is closed"))
         else:
-            self._queue.put(_Op(run, future))
+            self._queue.put(Op(run, future))
         return future
 
-    def _write_loop(self) -> None:
-        name_os_thread()
-        conn = self._connect()
-        # WAL + NORMAL: a crash of the process loses nothing committed; a power cut may lose
-        # the last transactions, which is the usual trade for not fsyncing every event.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        next_purge = time.monotonic()
-        stopping = False
-        try:
-            while not stopping:
-                if self.retention_days > 0 and time.monotonic() >= next_purge:
-                    self._guarded(
-                        conn, [_Op(lambda c: self._purge(c, self.retention_days), Future())]
-                    )
-                    next_purge = time.monotonic() + self._purge_interval
-                try:
-                    first = self._queue.get(timeout=max(0.0, next_purge - time.monotonic()))
-                except queue.Empty:
-                    continue
-                batch = [first]
-                # Gather for up to _WINDOW (see there). An op someone waits on (flush, the
-                # sink's marks) or a close ends the window at once.
-                window_ends = time.monotonic() + _WINDOW
-                while len(batch) < _DRAIN and isinstance(batch[-1], CallEvent):
-                    wait = window_ends - time.monotonic()
-                    try:
-                        batch.append(
-                            self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
-                        )
-                    except queue.Empty:
-                        break
-                stopping = any(item is _STOP for item in batch)
-                self._guarded(conn, [item for item in batch if item is not _STOP])
-                if len(batch) == _DRAIN:
-                    time.sleep(_YIELD)
-        finally:
-            conn.close()
-
-    def _guarded(self, conn: sqlite3.Connection, batch: Sequence[object]) -> None:
-        """Write ``batch`` in one transaction; resolve ops only after the commit."""
-        results: list[tuple[Future[Any], Any, BaseException | None]] = []
-        written = 0
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for item in batch:
-                if isinstance(item, CallEvent):
-                    written += self._write_event(conn, item)
-                elif isinstance(item, _Op):
-                    try:
-                        results.append((item.future, item.run(conn), None))
-                    except sqlite3.Error as exc:
-                        results.append((item.future, None, exc))
-            conn.execute("COMMIT")
-            self._failing, self._written = False, self._written + written
-        except sqlite3.Error as exc:
-            log.exception("store.write_failed", items=len(batch))
-            self._failing, self._last_error = True, f"{type(exc).__name__}: {exc}"
-            self._write_failures += 1
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            results = [(f, None, exc) for f, _, _ in results]
-            written = 0
-        wrote_events = written > 0
-        for future, value, error in results:
-            if error is None:
-                future.set_result(value)
-            else:
-                future.set_exception(error)
-        if wrote_events:
-            for listener in self._listeners:
-                try:
-                    listener()
-                except Exception:
-                    log.exception("store.listener_failed")
-
-    def _write_event(self, conn: sqlite3.Connection, event: CallEvent) -> bool:
-        try:
-            doc = json.dumps(to_ecs(event), separators=(",", ":"), default=str)
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, 0)",
-                (event.event_id, event.call_id, event.at, event.action, doc),
-            )
-            if cursor.rowcount:
-                _update_summary(conn, event)
-        except (sqlite3.Error, TypeError, ValueError):
-            # One malformed event must not cost the rest of the batch.
-            log.exception("store.event_rejected", call_id=event.call_id, action=event.action)
-            return False
-        return bool(cursor.rowcount)
+    def _notify(self) -> None:
+        """After a commit that wrote events (on the writer thread)."""
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("store.listener_failed")
 
     def _purge(self, conn: sqlite3.Connection, days: float) -> int:
         cutoff = self._clock() - days * 86400
@@ -557,102 +414,16 @@ class CallStore:
         return int(calls.rowcount)
 
 
-def _update_summary(conn: sqlite3.Connection, event: CallEvent) -> None:
-    """Keep the call's row in step with its events: every event makes sure the row exists."""
-    conn.execute(
-        "INSERT INTO calls (call_id, started, caller, dialed) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT(call_id) DO UPDATE SET started = min(started, excluded.started),"
-        " caller = coalesce(caller, excluded.caller), dialed = coalesce(dialed, excluded.dialed)",
-        (event.call_id, event.at, event.caller, event.dialed),
-    )
-    match event.fact():
-        # The callee is the last extension the call was sent to, rang or was handed over to.
-        case (
-            ev.Transferred(extension=extension)
-            | ev.Dialing(extension=extension)
-            | ev.Bridged(extension=extension)
-            | ev.TransferCompleted(extension=extension)
-        ) if extension:
-            conn.execute(
-                "UPDATE calls SET callee = ? WHERE call_id = ?", (str(extension), event.call_id)
-            )
-        case ev.CallEnded() as ended:
-            conn.execute(
-                "UPDATE calls SET ended = ?, disposition = ?, cause = ?, duration = ?,"
-                " ivr_path = ?, callee = coalesce(?, callee) WHERE call_id = ?",
-                (
-                    event.at,
-                    str(ended.disposition or "unknown"),
-                    # Records are read back unchecked: keep only numbers.
-                    ended.cause if isinstance(ended.cause, int) else None,
-                    float(ended.duration) if isinstance(ended.duration, (int, float)) else None,
-                    json.dumps([str(step) for step in ended.ivr_path] or _menus(conn, event)),
-                    ended.callee,
-                    event.call_id,
-                ),
-            )
-
-
-def _menus(conn: sqlite3.Connection, event: CallEvent) -> list[str]:
-    """The menus the call's stored events say it entered: a call resumed after a worker restart
-    ends without knowing its IVR path, but the events recorded before the restart do."""
-    rows = conn.execute(
-        "SELECT doc FROM events WHERE call_id = ? AND action = ? ORDER BY at",
-        (event.call_id, ev.MenuEntered.ACTION),
-    )
-    menus = []
-    for (doc,) in rows:
-        menu = json.loads(doc).get("cti", {}).get("menu")
-        if isinstance(menu, str):
-            menus.append(menu)
-    return menus
-
-
-def _filters(
-    since: float | None,
-    until: float | None,
-    caller: str | None,
-    extension: str | None,
-    disposition: str | None,
-) -> tuple[str, tuple[Any, ...]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    conditions: Iterable[tuple[Any, str, int]] = (
-        (since, "started >= ?", 1),
-        (until, "started < ?", 1),
-        (caller, "caller = ?", 1),
-        (extension, "(dialed = ? OR callee = ?)", 2),
-    )
-    for value, clause, count in conditions:
-        if value is not None:
-            clauses.append(clause)
-            params.extend([value] * count)
-    if disposition == "in-progress":
-        clauses.append("disposition IS NULL")
-    elif disposition is not None:
-        clauses.append("disposition = ?")
-        params.append(disposition)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
-
-
-def _queue_data(action: str, doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The data of a queue event, back from its ECS document: the inverse of ``to_ecs`` for
-    fields placed at a path, plus ``cti.extra`` (fields the catalogue did not know)."""
-    cti = doc.get("cti")
-    extra = cti.get("extra") if isinstance(cti, Mapping) else None
-    data: dict[str, Any] = dict(extra) if isinstance(extra, Mapping) else {}
-    for name, path in _QUEUE_PLACES[action]:
-        node: Any = doc
-        for part in path:
-            node = node.get(part) if isinstance(node, Mapping) else None
-        if node is not None:
-            data[name] = node
-    return data
-
-
-def _summary(row: Sequence[Any]) -> CallSummary:
-    call_id, started, ended, caller, dialed, callee, disposition, cause, duration, path = row
-    steps = tuple(json.loads(path)) if path else ()
-    return CallSummary(
-        call_id, started, ended, caller, dialed, callee, disposition, cause, duration, steps
-    )
+__all__ = [
+    "DB_NAME",
+    "DEAD",
+    "PENDING",
+    "SHIPPED",
+    "CallDetail",
+    "CallStore",
+    "CallSummary",
+    "DeadLetter",
+    "OutboxItem",
+    "StoreStatus",
+    "TimelineEvent",
+]

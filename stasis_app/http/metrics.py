@@ -117,6 +117,7 @@ class WorkerCollector:
         yield from self._calls(s)
         yield from _loop(s)
         yield from _store(s)
+        yield from _tasks(s)
         yield from _sink(s)
         yield self._requests()
 
@@ -204,8 +205,29 @@ def _store(s: WorkerStatus) -> Iterable[Metric]:
         "cti_store_events_written", "Call events committed to the store", value=store.events_written
     )
     yield CounterMetricFamily(
-        "cti_store_write_failures", "Write transactions that failed", value=store.write_failures
+        "cti_store_write_failures",
+        "Write transactions that failed (each is retried until it commits)",
+        value=store.write_failures,
     )
+    yield CounterMetricFamily(
+        "cti_store_events_rejected",
+        "Events the store could not write, kept in store_rejects with the reason",
+        value=store.events_rejected,
+    )
+
+
+def _tasks(s: WorkerStatus) -> Iterable[Metric]:
+    running = GaugeMetricFamily(
+        "cti_task_running", "1 while the supervised background task runs", labels=["task"]
+    )
+    restarts = CounterMetricFamily(
+        "cti_task_restarts", "Restarts of a background task after a crash", labels=["task"]
+    )
+    for task in s.task_states:
+        running.add_metric([task.name], float(task.phase == "running"))
+        restarts.add_metric([task.name], task.restarts)
+    yield running
+    yield restarts
 
 
 def _sink(s: WorkerStatus) -> Iterable[Metric]:

@@ -176,7 +176,8 @@ class EndpointList(_Response):
 class ProblemOut(_Response):
     code: str = Field(
         description="ari-disconnected, store-failing, task-dead (blocking); "
-        "endpoints-disconnected, shipping-stopped, shipping-backing-off, task-dead (not)"
+        "endpoints-disconnected, shipping-stopped, shipping-backing-off, store-retrying, "
+        "task-dead, task-restarting (not)"
     )
     message: str
     blocking: bool = Field(description="true: the worker cannot serve calls (503)")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from stasis_app.histogram import HistogramSnapshot
     from stasis_app.lagmonitor import LoopLag
     from stasis_app.queues.views import AgentView, QueueView
+    from stasis_app.supervisor import TaskState
 
 
 class CallControl(Protocol):
@@ -155,6 +156,10 @@ class WorkerStatus(Protocol):
     @property
     def ari_latency(self) -> Mapping[str, HistogramSnapshot]:
         """ARI REST request durations (seconds) by HTTP method."""
+
+    @property
+    def task_states(self) -> Sequence[TaskState]:
+        """The supervised background tasks: phase and restarts."""
 
 
 class CallHistory(Protocol):

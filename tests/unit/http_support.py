@@ -52,6 +52,7 @@ from stasis_app.http import create_app
 from stasis_app.lagmonitor import LoopLag
 from stasis_app.queues.model import Strategy
 from stasis_app.queues.views import AgentState, AgentView, QueueStats, QueueView, WaitingView
+from stasis_app.supervisor import TaskState
 
 TOKEN = "s3cret-token-for-tests"
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
@@ -418,6 +419,8 @@ class FakeStatus:
     store_status: StoreStatus = field(default_factory=healthy_store)
     sink_status: SinkStatus | None = None
     dead_tasks: tuple[DeadTask, ...] = ()
+    restarting_tasks: tuple[DeadTask, ...] = ()
+    task_states: tuple[TaskState, ...] = ()
     active_calls: int = 0
     live_channels: int = 0
     calls_ended: Mapping[str, int] = field(default_factory=dict)
@@ -440,6 +443,7 @@ class FakeStatus:
             store_failing=store.failing,
             store_error=store.last_error,
             dead_tasks=self.dead_tasks,
+            restarting_tasks=self.restarting_tasks,
             sink_state=self.sink_status.state if self.sink_status else None,
         )
 

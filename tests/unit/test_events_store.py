@@ -395,7 +395,9 @@ def test_agents_can_be_kept_in_a_file_made_before_queues(tmp_path: Path) -> None
     _record_call(first, "c1", T0)
     first.close()
     conn = sqlite3.connect(path)
-    conn.execute("DROP TABLE agents")  # as an earlier version left it
+    conn.execute("DROP TABLE agents")  # as an earlier version left it (before versioning)
+    conn.execute("DROP TABLE store_rejects")
+    conn.execute("PRAGMA user_version = 0")
     conn.commit()
     conn.close()
     second = CallStore(path, retention_days=0)

@@ -25,7 +25,7 @@ CASES = [
     ({"sink_state": None}, [], "ok"),
     ({"ari_connected": False}, [("ari-disconnected", True)], "unavailable"),
     ({"store_writer_alive": False}, [("store-failing", True)], "unavailable"),
-    ({"store_failing": True}, [("store-failing", True)], "unavailable"),
+    ({"store_failing": True}, [("store-retrying", False)], "degraded"),
     ({"dead_tasks": (READER_DIED,)}, [("task-dead", True)], "unavailable"),
     ({"dead_tasks": (SHIPPER_DIED,)}, [("task-dead", False)], "degraded"),
     ({"endpoints_connected": False}, [("endpoints-disconnected", False)], "degraded"),
@@ -60,7 +60,7 @@ def test_messages_name_the_cause() -> None:
         GOOD, store_failing=True, store_error="OperationalError: disk I/O error"
     )
     [store] = problems(facts)
-    assert store.message.endswith("disk I/O error")
+    assert "disk I/O error" in store.message
     [task] = problems(dataclasses.replace(GOOD, dead_tasks=(READER_DIED,)))
     assert "ari-events" in task.message
     assert "AriAuthError: 401" in task.message

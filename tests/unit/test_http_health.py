@@ -33,9 +33,9 @@ CASES: list[tuple[dict[str, Any], int, str, list[str]]] = [
     ),
     (
         {"store_status": healthy_store(failing=True, last_error="OperationalError: disk full")},
-        503,
-        "unavailable",
-        ["store-failing"],
+        200,
+        "degraded",
+        ["store-retrying"],
     ),
     (
         {"dead_tasks": (DeadTask("endpoint-events", "AriAuthError", essential=True),)},

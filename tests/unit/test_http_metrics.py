@@ -23,7 +23,9 @@ def seeded() -> FakeStatus:
         endpoint_reconnects=1,
         endpoints_connected=False,
         loop_lag=LoopLag(120.0, 2.5, 8.0),
-        store_status=healthy_store(backlog=7, events_written=900, write_failures=1),
+        store_status=healthy_store(
+            backlog=7, events_written=900, write_failures=1, events_rejected=2
+        ),
         sink_status=SinkStatus("backing-off", "timeout", shipped=850, pending=50, dead_letters=2),
         dead_tasks=(DeadTask("loop-lag-monitor", None, essential=False),),
         active_calls=4,
@@ -76,6 +78,7 @@ EXPECTED = [
     ("cti_event_loop_lag_recent_max_seconds", {}, 0.008),
     ("cti_store_writer_up", {}, 1.0),
     ("cti_store_backlog", {}, 7.0),
+    ("cti_store_events_rejected_total", {}, 2.0),
     ("cti_store_events_written_total", {}, 900.0),
     ("cti_store_write_failures_total", {}, 1.0),
     ("cti_event_sink_state", {"state": "backing-off"}, 1.0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from stasis_app.events.store import CallStore
 from stasis_app.histogram import Histogram
 from stasis_app.settings import Settings
 from stasis_app.status import AriTimings, WorkerStatusView
+from stasis_app.supervisor import Supervisor
 
 
 @pytest.mark.parametrize(
@@ -112,22 +114,47 @@ def store(tmp_path: Path) -> Iterator[CallStore]:
     store.close()
 
 
-def test_store_status_counts_writes_and_flags_a_failed_transaction(store: CallStore) -> None:
-    """A failed commit sets ``failing`` with the error; the next good one clears it."""
-    store.emit(_record(ev.CallEnded(disposition="answered")))
-    assert store.flush()
-    assert (store.status().events_written, store.status().failing) == (1, False)
+class _FailingCommits(sqlite3.Connection):
+    """Fails the next ``failures`` COMMITs with a disk I/O error."""
 
-    def break_the_transaction(conn: sqlite3.Connection) -> None:
-        conn.execute("ROLLBACK")  # so that COMMIT fails
+    failures = 0
 
-    with pytest.raises(sqlite3.Error):
-        store._submit(break_the_transaction).result(5)
-    failed = store.status()
-    assert (failed.failing, failed.write_failures) == (True, 1)
-    assert failed.last_error is not None
-    assert store.flush()
-    assert store.status().failing is False
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT" and _FailingCommits.failures > 0:
+            _FailingCommits.failures -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, *args)
+
+
+def test_store_status_counts_writes_and_flags_a_failed_transaction(tmp_path: Path) -> None:
+    """A failed commit sets ``failing`` with the error while it is retried; the retry that
+    commits clears it, and the event is written."""
+    paused = threading.Event()
+    release = threading.Event()
+
+    def hold(_delay: float) -> None:  # the writer's backoff sleep: hold it for the assertions
+        paused.set()
+        release.wait(5)
+
+    store = CallStore(tmp_path / "calls.sqlite3", retention_days=0, connection=_FailingCommits)
+    store._writer._sleep = hold
+    try:
+        _FailingCommits.failures = 1
+        store.emit(_record(ev.CallEnded(disposition="answered")))
+        assert paused.wait(5)
+        failed = store.status()
+        assert (failed.failing, failed.write_failures) == (True, 1)
+        assert failed.last_error == "OperationalError: disk I/O error"
+        release.set()
+        assert store.flush()
+        assert (store.status().failing, store.status().events_written) == (False, 1)
+    finally:
+        release.set()
+        store.close()
+
+
+class _WriterKiller(BaseException):
+    """Not an Exception: nothing in the writer catches it, as a bug in the loop itself."""
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
@@ -135,34 +162,44 @@ def test_store_status_sees_a_dead_writer(store: CallStore) -> None:
     """A writer thread killed by a bug is reported, not hidden; a closed store is not dead."""
 
     def bug(_conn: sqlite3.Connection) -> Any:
-        raise RuntimeError("bug")
+        raise _WriterKiller
 
     store._submit(bug)
-    store._thread.join(5)
+    store._writer.join(5)
     assert store.status().writer_alive is False
-    store.close()
+    store.close(timeout=0.1)
     assert store.status().writer_alive is True
 
 
 @pytest.mark.asyncio
-async def test_worker_status_reports_ended_tasks_until_shutdown(tmp_path: Path) -> None:
-    """A task that ended (even cleanly) while the worker runs is dead; during shutdown none is."""
+async def test_worker_status_reports_ended_tasks_until_shutdown() -> None:
+    """A task that ended (even cleanly) while the worker runs is dead, one that crashed is
+    restarting; during shutdown none is."""
 
-    async def boom() -> None:
-        raise RuntimeError("reader crashed")
+    async def auth_refused() -> None:
+        raise AriConnectionError("refused")
 
-    crashed = asyncio.create_task(boom())
-    alive = asyncio.create_task(asyncio.sleep(10))
+    async def crashes() -> None:
+        raise RuntimeError("lag monitor crashed")
+
+    never = asyncio.Event()
+    tasks = Supervisor(sleep=lambda _delay: never.wait())
+    tasks.start("ari-events", auth_refused, essential=True, fatal=(AriConnectionError,))
+    tasks.start("loop-lag-monitor", crashes, essential=False)
+    await asyncio.sleep(0)
     await asyncio.sleep(0)
     view = WorkerStatusView.__new__(WorkerStatusView)
-    view.tasks = {"ari-events": (crashed, True), "loop-lag-monitor": (alive, False)}
+    view.supervisor = tasks
     view.stopping = False
     [dead] = view.dead_tasks
     assert (dead.name, dead.essential) == ("ari-events", True)
-    assert dead.error == "RuntimeError: reader crashed"
+    assert dead.error == "AriConnectionError: refused"
+    [restarting] = view.restarting_tasks
+    assert (restarting.name, restarting.restarts) == ("loop-lag-monitor", 1)
     view.stopping = True
     assert view.dead_tasks == ()
-    alive.cancel()
+    assert view.restarting_tasks == ()
+    await tasks.stop()
 
 
 BASE = {"CTI_ARI_PASSWORD": "p", "CTI_API_TOKEN": "t"}
