@@ -165,7 +165,7 @@ async def test_worker_status_reports_ended_tasks_until_shutdown(tmp_path: Path) 
     alive.cancel()
 
 
-BASE = {"CTI_ARI_PASSWORD": "p", "CTI_API_TOKEN": "t"}
+BASE = {"CTI_ARI_PASSWORD": "p" * 24, "CTI_API_TOKEN": "t" * 24}
 
 
 @pytest.mark.parametrize(
