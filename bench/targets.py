@@ -100,7 +100,7 @@ class WorkerProcess:
     ) -> None:
         self.work = work
         self.ivr, self.queues = ivr, queues
-        self.token = "bench-" + secrets.token_hex(8)
+        self.token = "bench-" + secrets.token_hex(16)
         self.api = Api(API_PORT, self.token)
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0

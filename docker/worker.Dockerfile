@@ -1,5 +1,6 @@
 # The Stasis worker and REST API (one process): `cti run`.
-FROM python:3.11-slim-bookworm
+# Pinned by exact tag (no registry here to read digests from: add @sha256 when you build).
+FROM python:3.11.11-slim-bookworm
 RUN useradd --system --home /var/lib/cti --create-home cti
 WORKDIR /app
 COPY pyproject.toml README.md requirements.lock ./

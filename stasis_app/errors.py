@@ -28,6 +28,7 @@ IVR file, an illegal state transition)::
     │                               (a url they carry never holds user:password@: redacted)
     │   ├── CallNotFound            no call with this id in the call store (carries the id)
     │   ├── StoreSchemaTooNew       the history file was made by a newer cti (file, both versions)
+    │   ├── SubscriberLimit         the event bus has its CTI_MAX_SUBSCRIBERS streams already
     │   ├── EsConnectionError       Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
     │   ├── EsHttpError             a non-2xx answer; carries method, url, status, body
     │   │   └── EsAuthError         401/403: credentials rejected (fatal: retrying cannot help)
@@ -36,6 +37,7 @@ IVR file, an illegal state transition)::
         ├── InvalidRequest          400 invalid-request: a field is malformed (names the field)
         ├── Unauthorized            401 unauthorized: no bearer token or session, or a wrong one
         ├── CsrfRejected            403 csrf-rejected: a console change without its CSRF token
+        ├── PayloadTooLarge         413 payload-too-large: the body is over CTI_MAX_BODY_BYTES
         ├── ChannelNotFound         404 channel-not-found: no live channel with that id
         ├── ExtensionNotFound       404 extension-not-found: no PJSIP endpoint with that number
         ├── ExtensionUnavailable    409 extension-unavailable: it exists but is not registered
@@ -44,7 +46,8 @@ IVR file, an illegal state transition)::
         ├── QueueNotFound           404 queue-not-found: no queue of that name
         ├── AgentNotFound           404 agent-not-found: the extension is no queue's member or agent
         ├── AgentStateConflict      409 agent-state-conflict: not allowed now (details.reason)
-        └── HistoryUnavailable      503 history-unavailable: the worker keeps no call history
+        ├── HistoryUnavailable      503 history-unavailable: the worker keeps no call history
+        └── TooManySubscribers      503 too-many-subscribers: every event-stream slot is taken
 """
 
 from __future__ import annotations
@@ -222,6 +225,15 @@ class StoreSchemaTooNew(EventsError):
         self.supported = supported
 
 
+class SubscriberLimit(EventsError):
+    """The event bus already feeds ``limit`` subscribers (``CTI_MAX_SUBSCRIBERS``): each costs a
+    queue and a share of every emit on the event loop, so their number is bounded."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the event bus already has {limit} subscribers (its limit)")
+        self.limit = limit
+
+
 class EsConnectionError(EventsError):
     """Elasticsearch, OpenSearch or Kibana could not be reached at ``url``. Retrying may help."""
 
@@ -301,6 +313,18 @@ class CsrfRejected(ApiError):
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"the request {problem}")
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is larger than the worker accepts (``CTI_MAX_BODY_BYTES``): refused as
+    soon as ``Content-Length`` says so, or while the body streams in, before anything parses it."""
+
+    code = "payload-too-large"
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes", limit=limit)
+        self.limit = limit
 
 
 class ChannelNotFound(ApiError):
@@ -410,3 +434,16 @@ class HistoryUnavailable(ApiError):
 
     def __init__(self) -> None:
         super().__init__("this worker keeps no call history")
+
+
+class TooManySubscribers(ApiError):
+    """Every event-stream slot is taken (``CTI_MAX_SUBSCRIBERS``); try again later."""
+
+    code = "too-many-subscribers"
+    status = 503
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the worker already serves {limit} event streams (its limit)", limit=limit
+        )
+        self.limit = limit

@@ -117,7 +117,7 @@ class Worker:
         queues = load_queues(s)
         self.ivr = IvrHolder(s, load_ivr(s, queues))
         self.registry = LiveRegistry()
-        self.bus = EventBus()
+        self.bus = EventBus(max_subscribers=s.max_subscribers)
         # The embedded history is also the Elasticsearch outbox; it writes on its own thread.
         self.store = CallStore.in_dir(
             s.data_dir,
@@ -189,6 +189,7 @@ class Worker:
                 history=self.store,
                 cors_origins=cors_origins_from(os.environ),
                 metrics_public=s.metrics_public,
+                max_body_bytes=s.max_body_bytes,
             ),
             s.http_host,
             s.http_port,

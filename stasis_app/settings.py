@@ -3,7 +3,8 @@
 Every setting is a ``CTI_*`` environment variable. Secrets (the ARI password, the API token) have
 no default here: the lab supplies its own defaults explicitly (``stasis_app.lab.credentials``), so a
 production start with a forgotten variable fails fast and names it instead of running with a
-well-known password.
+well-known password. A secret that is a known placeholder or shorter than
+:data:`MIN_SECRET_LENGTH` is refused the same way, naming its variable.
 """
 
 from __future__ import annotations
@@ -21,6 +22,56 @@ from stasis_app.redact import redact_url, split_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_CALL_SECONDS = 14400  # 4 h, as CTI_MAX_CALL_SECONDS in asterisk/etc/extensions.conf
+MAX_BODY_BYTES = 64 * 1024  # as stasis_app.http.limits.DEFAULT_MAX_BODY_BYTES
+MAX_SUBSCRIBERS = 64
+MIN_SECRET_LENGTH = 24
+# Values shipped in examples and docs: refused whatever their length. docker/check-secrets.sh
+# keeps the same list (tests/unit/test_secrets.py holds the two together).
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "change-me",
+        "changeme",
+        "change-me-ari",
+        "change-me-token",
+        "cti-lab-ari",
+        "password",
+        "secret",
+    }
+)
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "replace-me")
+# The lab's published ARI password (asterisk/etc/ari.conf holds its hash; stasis_app.lab uses it).
+LAB_ARI_PASSWORD = "cti-lab-ari"  # noqa: S105 - a documented lab-only credential
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def weak_secret(value: str) -> str | None:
+    """Why ``value`` is not good enough for a secret, or None."""
+    lowered = value.strip().lower()
+    if lowered in PLACEHOLDER_SECRETS or any(m in lowered for m in PLACEHOLDER_MARKERS):
+        return "is a placeholder from the examples; set a random value (openssl rand -hex 24)"
+    if len(value) < MIN_SECRET_LENGTH:
+        return (
+            f"is too short ({len(value)} characters, at least {MIN_SECRET_LENGTH}); "
+            "set a random value (openssl rand -hex 24)"
+        )
+    return None
+
+
+def _secret(env: Mapping[str, str], name: str) -> str:
+    value = _required(env, name)
+    problem = weak_secret(value)
+    if problem is not None:
+        raise ConfigError(name, problem)
+    return value
+
+
+def _ari_password(env: Mapping[str, str], ari_url: str) -> str:
+    """The lab's published ARI password is accepted only for an Asterisk on this host's
+    loopback, where the lab binds ARI: whoever can reach it already runs code on the host."""
+    value = _required(env, "CTI_ARI_PASSWORD")
+    if value == LAB_ARI_PASSWORD and urlsplit(ari_url).hostname in _LOOPBACK:
+        return value
+    return _secret(env, "CTI_ARI_PASSWORD")
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -58,6 +109,17 @@ def _whole_seconds(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(name, f"must be a whole number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(name, f"must be positive, got {value}")
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(name, f"must be positive, got {value}")
     return value
@@ -146,6 +208,10 @@ class Settings:
     # No call outlives this: set as TIMEOUT(absolute) on every channel we originate. The same
     # name and default as the lab dialplan's global, which bounds the calls that enter it.
     max_call_seconds: int = MAX_CALL_SECONDS
+    # Request bodies above this are refused with 413 before anything parses them.
+    max_body_bytes: int = MAX_BODY_BYTES
+    # Open event streams (WebSocket and SSE together); one more is refused (503 / close 1013).
+    max_subscribers: int = MAX_SUBSCRIBERS
 
     @property
     def queues_file(self) -> Path:
@@ -183,13 +249,13 @@ class Settings:
         return cls(
             ari_url=ari_url,
             ari_user=env.get("CTI_ARI_USER", "cti"),
-            ari_password=_required(env, "CTI_ARI_PASSWORD"),
+            ari_password=_ari_password(env, ari_url),
             app=app,
             ivr_file=Path(env.get("CTI_IVR_FILE", str(REPO_ROOT / "ivr" / "main.toml"))),
             data_dir=Path(env.get("CTI_DATA_DIR", "/var/lib/cti")),
             http_host=env.get("CTI_HTTP_HOST", "127.0.0.1"),
             http_port=_port(env, "CTI_HTTP_PORT", 3000),
-            api_token=_required(env, "CTI_API_TOKEN"),
+            api_token=_secret(env, "CTI_API_TOKEN"),
             ring_timeout=_seconds(env, "CTI_RING_TIMEOUT", 20.0),
             log_format=log_format,
             retention_days=_days(env, "CTI_RETENTION_DAYS", 90.0),
@@ -202,4 +268,6 @@ class Settings:
             timezone=_timezone(env, "CTI_TIMEZONE"),
             metrics_public=_flag(env, "CTI_METRICS_PUBLIC"),
             max_call_seconds=_whole_seconds(env, "CTI_MAX_CALL_SECONDS", MAX_CALL_SECONDS),
+            max_body_bytes=_count(env, "CTI_MAX_BODY_BYTES", MAX_BODY_BYTES),
+            max_subscribers=_count(env, "CTI_MAX_SUBSCRIBERS", MAX_SUBSCRIBERS),
         )

@@ -4,7 +4,9 @@
 event loop that also reads the ARI websocket, so ``emit`` never blocks and never awaits. Each
 subscriber has its own bounded queue; a subscriber that reads too slowly loses its *oldest*
 events and is told how many with an ``{"type": "overflow", "dropped": n}`` item, so one stuck
-browser tab can neither slow the calls down nor grow memory without bound.
+browser tab can neither slow the calls down nor grow memory without bound. The number of
+subscribers is bounded too (``max_subscribers``, ``CTI_MAX_SUBSCRIBERS``): one more is refused
+with :class:`~stasis_app.errors.SubscriberLimit`.
 
 Each event is read back as its :mod:`~stasis_app.events.catalogue` fact; these become screen pops
 (every other fact is not for screens). ``extension`` is where it happens; ``caller_number`` and
@@ -56,11 +58,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, assert_never
 
+from stasis_app.errors import SubscriberLimit
 from stasis_app.events import catalogue as ev
 from stasis_app.events.record import CallEvent
 
 ScreenPop = dict[str, Any]
 DEFAULT_QUEUE = 256
+DEFAULT_MAX_SUBSCRIBERS = 64  # as stasis_app.settings.MAX_SUBSCRIBERS (CTI_MAX_SUBSCRIBERS)
 _MAX_CALLS = 10_000  # per-call memory kept for screen pops; bounds a leak if call-ended is lost
 
 
@@ -126,10 +130,15 @@ class Subscription:
 class EventBus:
     """An EventSink that turns call events into screen pops and fans them out to subscribers."""
 
-    def __init__(self, queue_size: int = DEFAULT_QUEUE) -> None:
+    def __init__(
+        self, queue_size: int = DEFAULT_QUEUE, max_subscribers: int = DEFAULT_MAX_SUBSCRIBERS
+    ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
+        if max_subscribers < 1:
+            raise ValueError("max_subscribers must be at least 1")
         self._queue_size = queue_size
+        self.max_subscribers = max_subscribers
         self._subscribers: set[Subscription] = set()
         self._calls: OrderedDict[str, _CallInfo] = OrderedDict()
         self.closed = False
@@ -138,8 +147,16 @@ class EventBus:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def full(self) -> bool:
+        return len(self._subscribers) >= self.max_subscribers
+
     def subscribe(self, extension: str | None = None) -> Subscription:
-        """A new subscription; ``extension`` keeps only the calls that extension took part in."""
+        """A new subscription; ``extension`` keeps only the calls that extension took part in.
+        SubscriberLimit when ``max_subscribers`` are open already: each one costs a queue and a
+        share of every ``emit``, which runs on the event loop that reads ARI."""
+        if self.full and not self.closed:
+            raise SubscriberLimit(self.max_subscribers)
         subscription = Subscription(self, extension, self._queue_size)
         if self.closed:
             subscription.close()
@@ -294,4 +311,4 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-__all__ = ["DEFAULT_QUEUE", "EventBus", "ScreenPop", "Subscription"]
+__all__ = ["DEFAULT_MAX_SUBSCRIBERS", "DEFAULT_QUEUE", "EventBus", "ScreenPop", "Subscription"]

@@ -7,7 +7,9 @@ everything else takes the bearer token or the console's session
 (:class:`~stasis_app.http.auth.AuthGate`), /metrics too unless ``metrics_public``
 (``CTI_METRICS_PUBLIC``). The docs pages load Swagger UI and ReDoc from the installed
 ``fastapi-offline`` package, never from a CDN. CORS is closed unless origins are given
-(``CTI_CORS_ORIGINS``, a comma list).
+(``CTI_CORS_ORIGINS``, a comma list). Bodies larger than ``max_body_bytes``
+(``CTI_MAX_BODY_BYTES``) are refused with 413 before anything parses them
+(:class:`~stasis_app.http.limits.BodyLimit`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from stasis_app.events.bus import EventBus
 from stasis_app.http import errors
 from stasis_app.http.auth import AuthGate, documented_bearer, no_unknown_query
 from stasis_app.http.console import WEB, console_router
+from stasis_app.http.limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from stasis_app.http.metrics import HttpCounts, RequestCounting, metrics_registry, metrics_router
 from stasis_app.http.queues import queue_router
 from stasis_app.http.routes import control_router, health_router, history_router, live_router
@@ -67,6 +70,7 @@ def create_app(
     metrics_public: bool = False,
     now: Callable[[], float] = time.time,
     sessions: Sessions | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     app = FastAPIOffline(
         title="cti", version=__version__, description=DESCRIPTION, static_url="/docs/static"
@@ -91,6 +95,9 @@ def create_app(
     app.include_router(sse_router(bus), dependencies=auth)
     app.include_router(websocket_router(bus, token))  # checks the token itself (?token=)
     errors.install(app)
+    # Inside the gate (an unauthenticated client gets 401, whatever its body), outside the
+    # routes and their error handlers (the 413 replaces whatever they say about a cut body).
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     # Outside the routes and the error handlers: nothing reads a body before it has decided.
     also_open = ("/metrics",) if metrics_public else ()
     app.add_middleware(AuthGate, token=token, sessions=sessions, also_open=also_open)

@@ -31,7 +31,7 @@ _STATUS_CODES = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
-    413: "request-too-large",
+    413: "payload-too-large",
     415: "unsupported-media-type",
 }
 

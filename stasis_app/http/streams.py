@@ -4,7 +4,10 @@ Both carry the :class:`~stasis_app.events.bus.EventBus` screen pops as JSON obje
 ``ringing``, ``answered``, ``transferred``, ``ended`` or ``overflow``), optionally filtered by
 ``?extension=``. A WebSocket cannot carry an ``Authorization`` header from a browser, so it also
 accepts ``?token=`` (see :mod:`stasis_app.http.auth` for the trade-off). Both end when the bus
-closes at shutdown, so the server can stop without waiting for clients to leave.
+closes at shutdown, so the server can stop without waiting for clients to leave. Their number
+is bounded (``CTI_MAX_SUBSCRIBERS``): one more SSE stream is answered 503 ``too-many-subscribers``
+and one more WebSocket is refused the same way (or closed with 1013 "try again later" where the
+server cannot answer a handshake with HTTP).
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ import re
 from collections.abc import AsyncIterable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, Depends, Query, WebSocket
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.websockets import WebSocketDisconnect
 
+from stasis_app.errors import SubscriberLimit, TooManySubscribers
 from stasis_app.events.bus import EventBus, Subscription
 from stasis_app.http.auth import bearer_from_header, token_matches
 from stasis_app.http.errors import error_response
-from stasis_app.http.models import EXTENSION_PATTERN
+from stasis_app.http.models import EXTENSION_PATTERN, ErrorOut
 from stasis_app.http.routes import AUTH_ERRORS
 
 ExtensionFilter = Annotated[
@@ -31,15 +35,32 @@ ExtensionFilter = Annotated[
 ]
 GOING_AWAY = 1001
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
 
 
 def sse_router(bus: EventBus) -> APIRouter:
     router = APIRouter(tags=["events"], responses=AUTH_ERRORS)
 
-    @router.get("/events/sse", response_class=EventSourceResponse)
+    async def room_left() -> None:
+        # Checked before the 200 is sent; the subscription itself is made by the stream, which
+        # is what closes it (a subscription made here would leak if the stream never started).
+        if bus.full:
+            raise TooManySubscribers(bus.max_subscribers)
+
+    @router.get(
+        "/events/sse",
+        response_class=EventSourceResponse,
+        dependencies=[Depends(room_left)],
+        responses={503: {"model": ErrorOut, "description": "Every event-stream slot is taken"}},
+    )
     async def events_sse(extension: ExtensionFilter = None) -> AsyncIterable[ServerSentEvent]:
-        """Screen pops as Server-Sent Events (``data:`` is one JSON object per event)."""
-        async with bus.subscribe(extension) as subscription:
+        """Screen pops as Server-Sent Events (``data:`` is one JSON object per event); 503
+        ``too-many-subscribers`` when ``CTI_MAX_SUBSCRIBERS`` streams are open already."""
+        try:
+            subscription = bus.subscribe(extension)
+        except SubscriberLimit:  # taken since the check: the bound holds, this stream just ends
+            return
+        async with subscription:
             async for item in subscription:
                 yield ServerSentEvent(data=item, id=item.get("event_id"))
 
@@ -60,7 +81,13 @@ def websocket_router(bus: EventBus, token: str) -> APIRouter:
             await _deny(websocket, 400, "invalid-request", "query.extension: must be 2-10 digits")
             return
         # Subscribed before accepting, so nothing emitted after the handshake can be missed.
-        async with bus.subscribe(extension) as subscription:
+        try:
+            subscription = bus.subscribe(extension)
+        except SubscriberLimit as exc:
+            refused = TooManySubscribers(exc.limit)
+            await _deny(websocket, refused.status, refused.code, refused.message)
+            return
+        async with subscription:
             await websocket.accept()
             await _pump(websocket, subscription)
 
@@ -73,7 +100,9 @@ async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> N
             error_response(status, code, message, headers=_auth_header(status))
         )
     else:  # the server cannot answer the handshake with HTTP: refuse it
-        await websocket.close(code=POLICY_VIOLATION, reason=code)
+        await websocket.close(
+            code=TRY_AGAIN_LATER if status == 503 else POLICY_VIOLATION, reason=code
+        )
 
 
 def _auth_header(status: int) -> dict[str, str] | None:

@@ -12,8 +12,10 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+# Defined beside the secret checks, which accept it only for an ARI on loopback.
+from stasis_app.settings import LAB_ARI_PASSWORD
+
 LAB_ARI_USER = "cti"
-LAB_ARI_PASSWORD = "cti-lab-ari"  # noqa: S105 - a documented lab-only credential, see module doc
 LAB_DATA_DIR = Path("/var/lib/cti")
 
 
@@ -42,3 +44,6 @@ def lab_environ(base: Mapping[str, str]) -> dict[str, str]:
     if not env.get("CTI_API_TOKEN"):
         env["CTI_API_TOKEN"] = lab_api_token(Path(env["CTI_DATA_DIR"]))
     return env
+
+
+__all__ = ["LAB_ARI_PASSWORD", "LAB_ARI_USER", "LAB_DATA_DIR", "lab_api_token", "lab_environ"]

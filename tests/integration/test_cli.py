@@ -58,7 +58,7 @@ def test_worker_refuses_to_start_on_an_invalid_ivr(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     shutil.copy(IVR, bad)
     bad.write_text(bad.read_text().replace('start = "main"', 'start = "mian"'))
-    env = dict(os.environ, CTI_ARI_PASSWORD="x", CTI_API_TOKEN="y", CTI_IVR_FILE=str(bad))
+    env = dict(os.environ, CTI_ARI_PASSWORD="x" * 32, CTI_API_TOKEN="y" * 32, CTI_IVR_FILE=str(bad))
     env["CTI_DATA_DIR"] = str(tmp_path / "data")
     done = cti("run", env=env)
     assert done.returncode == 1

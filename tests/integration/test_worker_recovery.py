@@ -137,8 +137,8 @@ def test_wrong_ari_password_is_fatal_and_named(lab: Lab, tmp_path: Path) -> None
     Asterisk rejected the credentials (without printing the password)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
     env |= {
-        "CTI_ARI_PASSWORD": "not-the-password",
-        "CTI_API_TOKEN": "t",
+        "CTI_ARI_PASSWORD": "not-the-password-" + "0" * 16,
+        "CTI_API_TOKEN": "t" * 32,
         "CTI_DATA_DIR": str(tmp_path),
         "CTI_HTTP_PORT": str(free_port(udp=False)),
     }

@@ -49,6 +49,7 @@ from stasis_app.events.store import (
 from stasis_app.health import DeadTask, HealthFacts
 from stasis_app.histogram import Histogram, HistogramSnapshot
 from stasis_app.http import create_app
+from stasis_app.http.limits import DEFAULT_MAX_BODY_BYTES
 from stasis_app.lagmonitor import LoopLag
 from stasis_app.queues.model import Strategy
 from stasis_app.queues.views import AgentState, AgentView, QueueStats, QueueView, WaitingView
@@ -714,6 +715,7 @@ def make_app(
     status: FakeStatus | None = None,
     cors_origins: tuple[str, ...] = (),
     metrics_public: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     return create_app(
         registry=registry or LiveRegistry(now=Clock(EPOCH0 + 30)),
@@ -726,6 +728,7 @@ def make_app(
         cors_origins=cors_origins,
         metrics_public=metrics_public,
         now=Clock(EPOCH0 + 100),
+        max_body_bytes=max_body_bytes,
     )
 
 

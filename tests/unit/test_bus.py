@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from stasis_app.errors import SubscriberLimit
 from stasis_app.events import CallEvent
 from stasis_app.events import catalogue as ev
 from stasis_app.events.bus import EventBus, ScreenPop, Subscription
@@ -478,3 +479,16 @@ def test_publishing_an_agent_state_needs_no_event_loop() -> None:
     bus.subscribe()
     bus.publish_agent(agent_state())
     assert bus.subscribers == 1
+
+
+def test_subscribers_are_bounded_and_a_closed_one_frees_its_slot() -> None:
+    """One subscriber past max_subscribers raises SubscriberLimit naming the limit; closing one
+    makes room again."""
+    bus = EventBus(max_subscribers=2)
+    first, _second = bus.subscribe(), bus.subscribe("2000")
+    with pytest.raises(SubscriberLimit) as info:
+        bus.subscribe()
+    assert info.value.limit == 2
+    first.close()
+    bus.subscribe()
+    assert bus.subscribers == 2

@@ -230,3 +230,36 @@ async def test_sse_carries_an_agents_state_unchanged_and_without_an_event_id() -
     ids = [[line for line in block if line.startswith("id:")] for block in blocks]
     assert ids == [[], [f"id: {data[1]['event_id']}"]]
     assert not [line for block in blocks for line in block if line.startswith("event:")]
+
+
+@pytest.mark.asyncio
+async def test_sse_beyond_the_subscriber_limit_is_503_with_an_envelope() -> None:
+    """With CTI_MAX_SUBSCRIBERS streams open, one more SSE stream is refused before its 200."""
+    bus = EventBus(max_subscribers=1)
+    held = bus.subscribe()
+    async with client(make_app(bus=bus)) as http:
+        response = await http.get("/events/sse")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "too-many-subscribers"
+    assert response.json()["error"]["details"] == {"limit": 1}
+    held.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_beyond_the_subscriber_limit_is_refused() -> None:
+    """The handshake of one WebSocket too many is answered 503 and never accepted; a slot that
+    frees up can be taken again."""
+    bus = EventBus(max_subscribers=1)
+    async with serving(bus) as url:
+        async with connect(f"{url}/events", additional_headers=AUTH):
+            await subscribed(bus)
+            with pytest.raises(InvalidStatus) as denied:
+                await connect(f"{url}/events", additional_headers=AUTH)
+        assert denied.value.response.status_code == 503
+        body = json.loads(denied.value.response.body or b"")
+        assert body["error"]["code"] == "too-many-subscribers"
+        async with asyncio.timeout(2):
+            while bus.subscribers:  # noqa: ASYNC110 (the bus has no hook for this)
+                await asyncio.sleep(0.005)
+        async with connect(f"{url}/events", additional_headers=AUTH):
+            await subscribed(bus)

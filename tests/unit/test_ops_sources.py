@@ -202,7 +202,7 @@ async def test_worker_status_reports_ended_tasks_until_shutdown() -> None:
     await tasks.stop()
 
 
-BASE = {"CTI_ARI_PASSWORD": "p", "CTI_API_TOKEN": "t"}
+BASE = {"CTI_ARI_PASSWORD": "p" * 24, "CTI_API_TOKEN": "t" * 24}
 
 
 @pytest.mark.parametrize(

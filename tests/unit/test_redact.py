@@ -15,7 +15,7 @@ from stasis_app.settings import Settings
 from tests.fakes.bulk_server import BulkServer
 
 SECRET = "s3cr%40t"  # percent-encoded "s3cr@t", as it must be written in a URL
-BASE = {"CTI_ARI_PASSWORD": "ari-pw", "CTI_API_TOKEN": "api-token"}
+BASE = {"CTI_ARI_PASSWORD": "ari-pw-" + "a" * 24, "CTI_API_TOKEN": "api-token-" + "b" * 24}
 
 
 @pytest.mark.parametrize(

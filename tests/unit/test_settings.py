@@ -11,7 +11,10 @@ from stasis_app.errors import ConfigError
 from stasis_app.lab.credentials import LAB_ARI_PASSWORD, lab_environ
 from stasis_app.settings import REPO_ROOT, Settings
 
-BASE = {"CTI_ARI_PASSWORD": "s3cret-ari", "CTI_API_TOKEN": "s3cret-token"}
+BASE = {
+    "CTI_ARI_PASSWORD": "s3cret-ari-0123456789abcdef",
+    "CTI_API_TOKEN": "s3cret-token-0123456789abcdef",
+}
 
 
 def test_defaults_fill_everything_but_secrets() -> None:
@@ -77,3 +80,46 @@ def test_the_call_limit_defaults_to_the_dialplans() -> None:
 
     assert Settings.from_environ(BASE).max_call_seconds == int(dialplan)
     assert Settings.from_environ({**BASE, "CTI_MAX_CALL_SECONDS": "600"}).max_call_seconds == 600
+
+
+@pytest.mark.parametrize("name", ["CTI_API_TOKEN", "CTI_ARI_PASSWORD"])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("short-token", "too short"),
+        ("change-me-token", "placeholder"),
+        ("change-me-ari", "placeholder"),
+        ("please-change-me-to-something-random", "placeholder"),
+    ],
+)
+def test_weak_or_placeholder_secrets_are_refused(name: str, value: str, message: str) -> None:
+    """A short secret, or one copied from .env.example, stops the start naming its variable."""
+    with pytest.raises(ConfigError, match=message) as info:
+        Settings.from_environ({**BASE, name: value})
+    assert info.value.name == name
+    assert value not in str(info.value)
+
+
+def test_the_lab_ari_password_is_accepted_only_on_loopback() -> None:
+    """The lab's published ARI password works for an Asterisk on this host (the lab, tests,
+    benches), never for one across the network."""
+    lab = {**BASE, "CTI_ARI_PASSWORD": LAB_ARI_PASSWORD}
+    assert Settings.from_environ(lab).ari_password == LAB_ARI_PASSWORD
+    with pytest.raises(ConfigError, match="CTI_ARI_PASSWORD"):
+        Settings.from_environ({**lab, "CTI_ARI_URL": "http://10.0.0.5:8088"})
+
+
+def test_the_lab_path_passes_the_secret_checks(tmp_path: Path) -> None:
+    """`cti run --lab` (lab_environ with nothing set) starts: its token is random and long."""
+    settings = Settings.from_environ(lab_environ({"CTI_DATA_DIR": str(tmp_path)}))
+    assert len(settings.api_token) >= 24
+
+
+def test_body_and_subscriber_limits_have_defaults_and_are_checked() -> None:
+    """CTI_MAX_BODY_BYTES and CTI_MAX_SUBSCRIBERS default sensibly and refuse nonsense."""
+    s = Settings.from_environ(BASE)
+    assert (s.max_body_bytes, s.max_subscribers) == (64 * 1024, 64)
+    assert Settings.from_environ({**BASE, "CTI_MAX_SUBSCRIBERS": "3"}).max_subscribers == 3
+    for name in ("CTI_MAX_BODY_BYTES", "CTI_MAX_SUBSCRIBERS"):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_environ({**BASE, name: "0"})
