@@ -286,6 +286,8 @@ def describe(pop: dict[str, Any]) -> str:
     kind = str(pop.get("type", "?"))
     if kind == "overflow":
         return f"(missed {pop.get('dropped')} events: this terminal was too slow)"
+    if kind == "missed":
+        return f"(missed events after {pop.get('after')}: the worker no longer has them)"
     if kind == "agent-state":  # about an agent, not a call
         line = f"{kind:<12} {pop.get('extension') or '?':<8} {pop.get('state')}"
         if pop.get("reason"):

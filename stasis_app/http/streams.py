@@ -5,6 +5,11 @@ Both carry the :class:`~stasis_app.events.bus.EventBus` screen pops as JSON obje
 ``?extension=``. A WebSocket cannot carry an ``Authorization`` header from a browser, so it also
 accepts ``?token=`` (see :mod:`stasis_app.http.auth` for the trade-off). Both end when the bus
 closes at shutdown, so the server can stop without waiting for clients to leave.
+
+Resume: each item's ``event_id`` is its cursor (the SSE ``id:``). A reconnecting client names
+the last one it received, SSE in ``Last-Event-ID`` (browsers send it on their own) or
+``?after=``, the WebSocket in ``?after=``; it first gets what it missed (filtered as before) or a
+``missed`` item when the bus no longer holds that id (see :mod:`stasis_app.events.bus`).
 """
 
 from __future__ import annotations
@@ -15,19 +20,33 @@ import re
 from collections.abc import AsyncIterable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, Header, Query, WebSocket
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.websockets import WebSocketDisconnect
 
 from stasis_app.events.bus import EventBus, Subscription
 from stasis_app.http.auth import bearer_from_header, token_matches
 from stasis_app.http.errors import error_response
-from stasis_app.http.models import EXTENSION_PATTERN
+from stasis_app.http.models import EXTENSION_PATTERN, ID_PATTERN
 from stasis_app.http.routes import AUTH_ERRORS
 
 ExtensionFilter = Annotated[
     str | None,
     Query(pattern=EXTENSION_PATTERN, description="Only calls this extension took part in"),
+]
+# Our ids are uuid hex; any other well-formed id is merely unknown (-> missed).
+CURSOR_PATTERN = ID_PATTERN
+AfterCursor = Annotated[
+    str | None,
+    Query(pattern=CURSOR_PATTERN, description="Resume after this event_id (the last received)"),
+]
+LastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        pattern=CURSOR_PATTERN,
+        description="Sent by browsers on reconnecting; takes precedence over ?after=",
+    ),
 ]
 GOING_AWAY = 1001
 POLICY_VIOLATION = 1008
@@ -37,9 +56,17 @@ def sse_router(bus: EventBus) -> APIRouter:
     router = APIRouter(tags=["events"], responses=AUTH_ERRORS)
 
     @router.get("/events/sse", response_class=EventSourceResponse)
-    async def events_sse(extension: ExtensionFilter = None) -> AsyncIterable[ServerSentEvent]:
-        """Screen pops as Server-Sent Events (``data:`` is one JSON object per event)."""
-        async with bus.subscribe(extension) as subscription:
+    async def events_sse(
+        extension: ExtensionFilter = None,
+        after: AfterCursor = None,
+        last_event_id: LastEventId = None,
+    ) -> AsyncIterable[ServerSentEvent]:
+        """Screen pops as Server-Sent Events (``data:`` is one JSON object per event, ``id:``
+        its ``event_id``); a reconnecting client first gets what it missed, or ``missed``."""
+        # The header is the browser's latest position; ?after= in the URL it reconnects to is
+        # the one it started from.
+        cursor = last_event_id or after
+        async with bus.subscribe(extension, after=cursor) as subscription:
             async for item in subscription:
                 yield ServerSentEvent(data=item, id=item.get("event_id"))
 
@@ -59,8 +86,12 @@ def websocket_router(bus: EventBus, token: str) -> APIRouter:
         if extension is not None and not re.fullmatch(EXTENSION_PATTERN, extension):
             await _deny(websocket, 400, "invalid-request", "query.extension: must be 2-10 digits")
             return
+        after = websocket.query_params.get("after")
+        if after is not None and not re.fullmatch(CURSOR_PATTERN, after):
+            await _deny(websocket, 400, "invalid-request", "query.after: not an event id")
+            return
         # Subscribed before accepting, so nothing emitted after the handshake can be missed.
-        async with bus.subscribe(extension) as subscription:
+        async with bus.subscribe(extension, after=after) as subscription:
             await websocket.accept()
             await _pump(websocket, subscription)
 
