@@ -14,6 +14,7 @@ from stasis_app import logs
 from stasis_app.errors import CtiError
 from stasis_app.events import commands as events_commands
 from stasis_app.http.commands import register as register_api_commands
+from stasis_app.http.history_commands import register as register_history_commands
 from stasis_app.http.queue_commands import register as register_queue_commands
 from stasis_app.ivr import IvrDefinition, sound_files
 from stasis_app.ivr import load as load_definition
@@ -35,6 +36,7 @@ lab_app = typer.Typer(help="The native Asterisk lab (a Debian sid rootfs run und
 app.add_typer(lab_app, name="lab")
 app.add_typer(sounds_app, name="sounds")
 app.add_typer(events_commands.app, name="calls")
+register_history_commands(events_commands.app)
 app.add_typer(events_commands.es_app, name="es")
 register_api_commands(app)
 register_queue_commands(app)

@@ -47,14 +47,26 @@ from its offer on, also when it missed) or as a transfer target.
 
 Agents' state changes are not call events: the queue service hands them to
 :meth:`EventBus.publish_agent` as ready items (``{"type": "agent-state", "extension": ...}``),
-which reach every unfiltered subscriber and those filtered on that extension, unchanged.
+which reach every unfiltered subscriber and those filtered on that extension, unchanged but for
+the ``event_id`` the bus gives them.
+
+Resume: every item a subscriber can be sent has an ``event_id`` (a call pop its call event's, an
+agent item one minted here), and the bus keeps the last ``history`` items (a ring, with each
+item's parties) whatever the number of subscribers. ``subscribe(after=event_id)`` first replays
+what came after that item, filtered as the subscription is; an id the ring no longer (or never)
+held, e.g. from before a restart, gives one ``{"type": "missed", "after": event_id}`` item
+instead, then live items: the client must reload its state. Ids need not be orderable: a dict
+maps each kept id to its place in the ring. Replay happens in ``subscribe``, never in ``emit``,
+which only appends to the ring and evicts its oldest entry (O(1)).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, assert_never
 
@@ -65,6 +77,7 @@ from stasis_app.events.record import CallEvent
 ScreenPop = dict[str, Any]
 DEFAULT_QUEUE = 256
 DEFAULT_MAX_SUBSCRIBERS = 64  # as stasis_app.settings.MAX_SUBSCRIBERS (CTI_MAX_SUBSCRIBERS)
+DEFAULT_HISTORY = 1024  # items kept for resuming subscribers: a few minutes of a busy center
 _MAX_CALLS = 10_000  # per-call memory kept for screen pops; bounds a leak if call-ended is lost
 
 
@@ -76,13 +89,28 @@ class _CallInfo:
     transfers: dict[str, str] = field(default_factory=dict)  # attended transfer id -> by
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    sequence: int
+    event_id: str
+    item: ScreenPop
+    parties: frozenset[str]
+
+
 class Subscription:
     """An async iterator of screen-pop dicts; ends when closed or when the bus closes."""
 
-    def __init__(self, bus: EventBus, extension: str | None, maxsize: int) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        extension: str | None,
+        maxsize: int,
+        backlog: Iterable[ScreenPop] = (),
+    ) -> None:
         self.extension = extension
         self._bus = bus
-        self._items: deque[ScreenPop] = deque()
+        # The backlog (a resume's replay) may exceed maxsize: it is bounded by the bus's history.
+        self._items: deque[ScreenPop] = deque(backlog)
         self._maxsize = maxsize
         self._dropped = 0
         self._wakeup = asyncio.Event()
@@ -131,16 +159,25 @@ class EventBus:
     """An EventSink that turns call events into screen pops and fans them out to subscribers."""
 
     def __init__(
-        self, queue_size: int = DEFAULT_QUEUE, max_subscribers: int = DEFAULT_MAX_SUBSCRIBERS
+        self,
+        queue_size: int = DEFAULT_QUEUE,
+        max_subscribers: int = DEFAULT_MAX_SUBSCRIBERS,
+        history: int = DEFAULT_HISTORY,
     ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         if max_subscribers < 1:
             raise ValueError("max_subscribers must be at least 1")
+        if history < 0:
+            raise ValueError("history must not be negative")
         self._queue_size = queue_size
         self.max_subscribers = max_subscribers
         self._subscribers: set[Subscription] = set()
         self._calls: OrderedDict[str, _CallInfo] = OrderedDict()
+        self._history = history
+        self._recent: deque[_Kept] = deque()
+        self._places: dict[str, int] = {}  # event_id -> sequence number of its item
+        self._sequence = 0  # of the next item kept
         self.closed = False
 
     @property
@@ -151,13 +188,16 @@ class EventBus:
     def full(self) -> bool:
         return len(self._subscribers) >= self.max_subscribers
 
-    def subscribe(self, extension: str | None = None) -> Subscription:
+    def subscribe(self, extension: str | None = None, after: str | None = None) -> Subscription:
         """A new subscription; ``extension`` keeps only the calls that extension took part in.
+        ``after`` (an ``event_id`` the client received last) first replays the kept items that
+        followed it, or gives one ``missed`` item when that id is no longer (or never was) kept.
         SubscriberLimit when ``max_subscribers`` are open already: each one costs a queue and a
         share of every ``emit``, which runs on the event loop that reads ARI."""
         if self.full and not self.closed:
             raise SubscriberLimit(self.max_subscribers)
-        subscription = Subscription(self, extension, self._queue_size)
+        backlog = () if after is None else self._since(after, extension)
+        subscription = Subscription(self, extension, self._queue_size, backlog)
         if self.closed:
             subscription.close()
         else:
@@ -176,22 +216,50 @@ class EventBus:
 
     def emit(self, event: CallEvent) -> None:
         mapped = self._screen_pop(event)  # even unwatched: it keeps the per-call memory right
-        if mapped is None or not self._subscribers:
-            return
-        pop, parties = mapped
-        for subscription in list(self._subscribers):
-            if subscription.extension is None or subscription.extension in parties:
-                subscription.offer(pop)
+        if mapped is not None:
+            self._fan_out(*mapped)
 
     def publish_agent(self, item: ScreenPop) -> None:
         """Fan out an item about an agent, not a call (``{"type": "agent-state", "extension":
         "1001", "state": "paused", ...}``): to every unfiltered subscriber and to those filtered
-        on ``item["extension"]``, as given. Never blocks: a full subscriber loses its oldest
-        items, as with call events."""
+        on ``item["extension"]``, as given plus an ``event_id`` (the resume cursor). Never
+        blocks: a full subscriber loses its oldest items, as with call events."""
         extension = item.get("extension")
+        item = {**item, "event_id": item.get("event_id") or uuid.uuid4().hex}
+        self._fan_out(item, frozenset([extension]) if isinstance(extension, str) else frozenset())
+
+    def _fan_out(self, item: ScreenPop, parties: frozenset[str]) -> None:
+        self._keep(item, parties)
         for subscription in list(self._subscribers):
-            if subscription.extension is None or subscription.extension == extension:
+            if subscription.extension is None or subscription.extension in parties:
                 subscription.offer(item)
+
+    # ------------------------------------------------------------------------------ resume
+    def _keep(self, item: ScreenPop, parties: frozenset[str]) -> None:
+        """Append to the ring, evicting the oldest entry when full: O(1), never blocks."""
+        if self._history == 0:
+            return
+        if len(self._recent) >= self._history:
+            evicted = self._recent.popleft()
+            if self._places.get(evicted.event_id) == evicted.sequence:
+                del self._places[evicted.event_id]
+        kept = _Kept(self._sequence, str(item["event_id"]), item, parties)
+        self._recent.append(kept)
+        self._places[kept.event_id] = kept.sequence
+        self._sequence += 1
+
+    def _since(self, after: str, extension: str | None) -> list[ScreenPop]:
+        """The kept items after ``after`` that ``extension`` would have received, or one
+        ``missed`` item when ``after`` is not in the ring."""
+        place = self._places.get(after)
+        if place is None:
+            return [{"type": "missed", "after": after}]
+        first = self._sequence - len(self._recent)
+        return [
+            kept.item
+            for kept in itertools.islice(self._recent, place - first + 1, None)
+            if extension is None or extension in kept.parties
+        ]
 
     # ------------------------------------------------------------------------------ mapping
     def _info(self, call_id: str) -> _CallInfo:
@@ -202,7 +270,7 @@ class EventBus:
                 self._calls.popitem(last=False)
         return info
 
-    def _screen_pop(self, event: CallEvent) -> tuple[ScreenPop, set[str]] | None:
+    def _screen_pop(self, event: CallEvent) -> tuple[ScreenPop, frozenset[str]] | None:
         """The screen pop for ``event`` (or None) and every extension it concerns."""
         fact = event.fact()
         info = self._info(event.call_id)
@@ -225,7 +293,7 @@ class EventBus:
         }
         info.extensions.update((pop["caller_number"], pop["dialed"], pop["extension"]))
         info.extensions.discard("")
-        return pop, set(info.extensions)
+        return pop, frozenset(info.extensions)
 
 
 def _what(fact: ev.Fact | None, info: _CallInfo, event: CallEvent) -> ScreenPop | None:
@@ -311,4 +379,11 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-__all__ = ["DEFAULT_MAX_SUBSCRIBERS", "DEFAULT_QUEUE", "EventBus", "ScreenPop", "Subscription"]
+__all__ = [
+    "DEFAULT_HISTORY",
+    "DEFAULT_MAX_SUBSCRIBERS",
+    "DEFAULT_QUEUE",
+    "EventBus",
+    "ScreenPop",
+    "Subscription",
+]

@@ -25,6 +25,8 @@ from stasis_app.http.models import (
     BridgeList,
     BridgeOut,
     CallCreated,
+    CallDetailOut,
+    CallList,
     ChannelList,
     ChannelOut,
     EndpointList,
@@ -123,6 +125,16 @@ class ApiClient:
 
     def live_calls(self) -> list[LiveCallOut]:
         return self._get("/calls/live", LiveCallList).calls
+
+    def history(self, **filters: str | float | int | None) -> CallList:
+        """Recorded calls, newest first (``GET /calls``); ``filters`` are its query parameters
+        (since, until, caller, extension, disposition, limit, offset), None ones left out."""
+        query = urllib.parse.urlencode({k: v for k, v in filters.items() if v is not None})
+        return self._get(f"/calls?{query}" if query else "/calls", CallList)
+
+    def recorded_call(self, call_id: str) -> CallDetailOut:
+        """One recorded call with its event timeline (``GET /calls/{id}``)."""
+        return self._get(f"/calls/{_segment(call_id)}", CallDetailOut)
 
     def hangup(self, channel_id: str) -> None:
         self._request("DELETE", f"/channels/{_segment(channel_id)}")

@@ -10,13 +10,17 @@ to the top-level ``cti`` app; the queue and agent commands are in
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from stasis_app.errors import CtiError
@@ -43,14 +47,23 @@ def call_api(action: Callable[[ApiClient], Any]) -> Any:
         raise typer.Exit(code=1) from None
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Plain aligned columns (no dependency); the last column is not padded."""
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = [
-        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
-    ]
-    return "\n".join(lines)
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[str] = ()
+) -> str:
+    """Aligned columns laid out by rich (the ``right`` headers right-aligned), as plain text:
+    no borders, no colour, never wrapped or cut (a pipe or a narrow terminal gets every
+    character); cells are text, never rich markup."""
+    grid = Table(box=None, pad_edge=False, padding=(0, 1), header_style="")
+    for header in headers:
+        grid.add_column(header, justify="right" if header in right else "left", no_wrap=True)
+    for row in rows:
+        grid.add_row(*(Text(str(cell)) for cell in row))
+    out = io.StringIO()
+    Console(file=out, width=_UNBOUNDED, color_system=None, emoji=False).print(grid)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
+
+
+_UNBOUNDED = 100_000  # columns: a table is as wide as its cells
 
 
 def dump(items: Sequence[BaseModel] | BaseModel | dict[str, Any]) -> str:
@@ -286,6 +299,8 @@ def describe(pop: dict[str, Any]) -> str:
     kind = str(pop.get("type", "?"))
     if kind == "overflow":
         return f"(missed {pop.get('dropped')} events: this terminal was too slow)"
+    if kind == "missed":
+        return f"(missed events after {pop.get('after')}: the worker no longer has them)"
     if kind == "agent-state":  # about an agent, not a call
         line = f"{kind:<12} {pop.get('extension') or '?':<8} {pop.get('state')}"
         if pop.get("reason"):

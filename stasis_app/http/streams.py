@@ -8,6 +8,11 @@ closes at shutdown, so the server can stop without waiting for clients to leave.
 is bounded (``CTI_MAX_SUBSCRIBERS``): one more SSE stream is answered 503 ``too-many-subscribers``
 and one more WebSocket is refused the same way (or closed with 1013 "try again later" where the
 server cannot answer a handshake with HTTP).
+
+Resume: each item's ``event_id`` is its cursor (the SSE ``id:``). A reconnecting client names
+the last one it received, SSE in ``Last-Event-ID`` (browsers send it on their own) or
+``?after=``, the WebSocket in ``?after=``; it first gets what it missed (filtered as before) or a
+``missed`` item when the bus no longer holds that id (see :mod:`stasis_app.events.bus`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import re
 from collections.abc import AsyncIterable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, WebSocket
+from fastapi import APIRouter, Depends, Header, Query, WebSocket
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.websockets import WebSocketDisconnect
 
@@ -26,12 +31,26 @@ from stasis_app.errors import SubscriberLimit, TooManySubscribers
 from stasis_app.events.bus import EventBus, Subscription
 from stasis_app.http.auth import bearer_from_header, token_matches
 from stasis_app.http.errors import error_response
-from stasis_app.http.models import EXTENSION_PATTERN, ErrorOut
+from stasis_app.http.models import EXTENSION_PATTERN, ID_PATTERN, ErrorOut
 from stasis_app.http.routes import AUTH_ERRORS
 
 ExtensionFilter = Annotated[
     str | None,
     Query(pattern=EXTENSION_PATTERN, description="Only calls this extension took part in"),
+]
+# Our ids are uuid hex; any other well-formed id is merely unknown (-> missed).
+CURSOR_PATTERN = ID_PATTERN
+AfterCursor = Annotated[
+    str | None,
+    Query(pattern=CURSOR_PATTERN, description="Resume after this event_id (the last received)"),
+]
+LastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        pattern=CURSOR_PATTERN,
+        description="Sent by browsers on reconnecting; takes precedence over ?after=",
+    ),
 ]
 GOING_AWAY = 1001
 POLICY_VIOLATION = 1008
@@ -53,11 +72,19 @@ def sse_router(bus: EventBus) -> APIRouter:
         dependencies=[Depends(room_left)],
         responses={503: {"model": ErrorOut, "description": "Every event-stream slot is taken"}},
     )
-    async def events_sse(extension: ExtensionFilter = None) -> AsyncIterable[ServerSentEvent]:
-        """Screen pops as Server-Sent Events (``data:`` is one JSON object per event); 503
+    async def events_sse(
+        extension: ExtensionFilter = None,
+        after: AfterCursor = None,
+        last_event_id: LastEventId = None,
+    ) -> AsyncIterable[ServerSentEvent]:
+        """Screen pops as Server-Sent Events (``data:`` is one JSON object per event, ``id:``
+        its ``event_id``); a reconnecting client first gets what it missed, or ``missed``; 503
         ``too-many-subscribers`` when ``CTI_MAX_SUBSCRIBERS`` streams are open already."""
+        # The header is the browser's latest position; ?after= in the URL it reconnects to is
+        # the one it started from.
+        cursor = last_event_id or after
         try:
-            subscription = bus.subscribe(extension)
+            subscription = bus.subscribe(extension, after=cursor)
         except SubscriberLimit:  # taken since the check: the bound holds, this stream just ends
             return
         async with subscription:
@@ -80,9 +107,13 @@ def websocket_router(bus: EventBus, token: str) -> APIRouter:
         if extension is not None and not re.fullmatch(EXTENSION_PATTERN, extension):
             await _deny(websocket, 400, "invalid-request", "query.extension: must be 2-10 digits")
             return
+        after = websocket.query_params.get("after")
+        if after is not None and not re.fullmatch(CURSOR_PATTERN, after):
+            await _deny(websocket, 400, "invalid-request", "query.after: not an event id")
+            return
         # Subscribed before accepting, so nothing emitted after the handshake can be missed.
         try:
-            subscription = bus.subscribe(extension)
+            subscription = bus.subscribe(extension, after=after)
         except SubscriberLimit as exc:
             refused = TooManySubscribers(exc.limit)
             await _deny(websocket, refused.status, refused.code, refused.message)

@@ -100,11 +100,12 @@ def test_calls_appear_in_history_with_their_timeline(lab: Lab, tmp_path: Path) -
         actions = [e["action"] for e in _timeline(worker, call["call_id"])]
         assert actions[:3] == ["call-started", "answered", "menu-entered"]
         assert actions[-1] == "call-ended"
+
+        # Through the worker's API, as from another host.
+        env = dict(os.environ, CTI_API_URL=worker.api_url, CTI_API_TOKEN=worker.token)
+        listed = run_cti("calls", "list", env=env)
     finally:
         worker.stop()
-
-    env = dict(os.environ, CTI_DATA_DIR=str(worker.workdir / "data"))
-    listed = run_cti("calls", "list", env=env)
     assert listed.returncode == 0, listed.stderr
     assert call["call_id"] in listed.stdout
 

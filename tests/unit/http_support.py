@@ -50,6 +50,7 @@ from stasis_app.health import DeadTask, HealthFacts
 from stasis_app.histogram import Histogram, HistogramSnapshot
 from stasis_app.http import create_app
 from stasis_app.http.limits import DEFAULT_MAX_BODY_BYTES
+from stasis_app.http.seams import CallHistory
 from stasis_app.lagmonitor import LoopLag
 from stasis_app.queues.model import Strategy
 from stasis_app.queues.views import AgentState, AgentView, QueueStats, QueueView, WaitingView
@@ -711,7 +712,7 @@ def make_app(
     bus: EventBus | None = None,
     control: FakeControl | None = None,
     queues: FakeQueues | None = None,
-    history: FakeHistory | None = None,
+    history: CallHistory | None = None,
     status: FakeStatus | None = None,
     cors_origins: tuple[str, ...] = (),
     metrics_public: bool = False,

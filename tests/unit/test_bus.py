@@ -426,15 +426,18 @@ def agent_state(extension: str = "1001", state: str = "paused") -> ScreenPop:
 
 @pytest.mark.asyncio
 async def test_an_agent_state_reaches_its_extension_and_unfiltered_subscribers() -> None:
-    """Screens of that agent and supervisors (no filter) get it, as given; others do not."""
+    """Screens of that agent and supervisors (no filter) get it, as given plus the event_id
+    the bus mints for it (its resume cursor); others do not."""
     bus = EventBus()
     everyone, agent, other = bus.subscribe(), bus.subscribe("1001"), bus.subscribe("1002")
     item = agent_state()
     bus.publish_agent(item)
-    assert await take_all(everyone) == [agent_state()]
-    assert await take_all(agent) == [agent_state()]
+    [received] = await take_all(everyone)
+    assert received == {**agent_state(), "event_id": received["event_id"]}
+    assert len(received["event_id"]) == 32
+    assert await take_all(agent) == [received]
     assert await take_all(other) == []
-    assert item == agent_state()  # not changed on the way
+    assert item == agent_state()  # the publisher's dict is not changed
 
 
 @pytest.mark.asyncio
@@ -492,3 +495,102 @@ def test_subscribers_are_bounded_and_a_closed_one_frees_its_slot() -> None:
     first.close()
     bus.subscribe()
     assert bus.subscribers == 2
+
+
+# -- resume (subscribe(after=event_id)) -----------------------------------------------------------
+
+
+def dialing(call_id: str, extension: str) -> CallEvent:
+    """A phone rings for ``call_id``; its event id is ``e-<call_id>``."""
+    data = {"extension": extension}
+    return CallEvent(call_id, "dialing", data, "1000", extension, EPOCH0, event_id=f"e-{call_id}")
+
+
+def three_calls_and_an_agent(bus: EventBus) -> str:
+    """Ringing for 2000, 3000, 2000 (calls c1, c2, c3), then an agent state of 2000; returns
+    the event id the bus gave the agent state."""
+    for call_id, extension in (("c1", "2000"), ("c2", "3000"), ("c3", "2000")):
+        bus.emit(dialing(call_id, extension))
+    watcher = bus.subscribe(after="e-c3")
+    bus.publish_agent(agent_state(extension="2000", state="available"))
+    [item] = watcher._items
+    watcher.close()
+    return str(item["event_id"])
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("extension", "after", "expected"),
+    [
+        (None, "e-c1", ["e-c2", "e-c3", "agent"]),
+        (None, "e-c3", ["agent"]),
+        (None, "agent", []),
+        ("2000", "e-c1", ["e-c3", "agent"]),
+        ("3000", "e-c1", ["e-c2"]),
+        ("2000", "e-c2", ["e-c3", "agent"]),  # a cursor the filtered stream never sent
+        ("4000", "e-c1", []),
+        (None, "never-seen", ["missed"]),
+        ("2000", "never-seen", ["missed"]),
+    ],
+)
+async def test_resume_replays_what_came_after_the_cursor_with_the_filter(
+    extension: str | None, after: str, expected: list[str]
+) -> None:
+    """A subscriber resuming after an event id first gets the kept items that followed it, as
+    its filter would have let them through; an id not kept gives one ``missed`` item."""
+    bus = EventBus()
+    agent_id = three_calls_and_an_agent(bus)
+    replayed = await take_all(
+        bus.subscribe(extension, after=agent_id if after == "agent" else after)
+    )
+    names = [str(i.get("event_id", i["type"])) for i in replayed]
+    assert [("agent" if n == agent_id else n) for n in names] == expected
+
+
+@pytest.mark.asyncio
+async def test_an_unknown_cursor_gives_missed_then_live_items() -> None:
+    """``missed`` names the cursor; what happens from then on follows as usual."""
+    bus = EventBus()
+    three_calls_and_an_agent(bus)
+    sub = bus.subscribe(after="from-before-a-restart")
+    bus.emit(dialing("c4", "2000"))
+    items = await take_all(sub)
+    assert items[0] == {"type": "missed", "after": "from-before-a-restart"}
+    assert [i["event_id"] for i in items[1:]] == ["e-c4"]
+
+
+@pytest.mark.asyncio
+async def test_a_cursor_older_than_the_ring_is_missed() -> None:
+    """The ring keeps ``history`` items: an evicted cursor is missed, the next kept one is not."""
+    bus = EventBus(history=2)
+    for call_id in ("c1", "c2", "c3"):
+        bus.emit(dialing(call_id, "2000"))
+    assert await take_all(bus.subscribe(after="e-c1")) == [{"type": "missed", "after": "e-c1"}]
+    assert [p["event_id"] for p in await take_all(bus.subscribe(after="e-c2"))] == ["e-c3"]
+
+
+@pytest.mark.asyncio
+async def test_items_are_kept_while_nobody_listens() -> None:
+    """The ring fills with no subscriber at all: that is when a client is reconnecting."""
+    bus = EventBus()
+    bus.emit(dialing("c1", "2000"))
+    assert bus.subscribers == 0
+    bus.emit(dialing("c2", "2000"))
+    assert [p["event_id"] for p in await take_all(bus.subscribe(after="e-c1"))] == ["e-c2"]
+
+
+def test_the_ring_is_bounded() -> None:
+    """However many items pass, the ring and its index hold at most ``history`` entries."""
+    bus = EventBus(history=3)
+    for n in range(50):
+        bus.emit(dialing(f"c{n}", "2000"))
+        bus.publish_agent(agent_state())
+    assert len(bus._recent) == len(bus._places) == 3
+
+
+@pytest.mark.asyncio
+async def test_no_history_means_every_resume_is_missed() -> None:
+    """``history=0`` keeps nothing: a cursor is always reported missed."""
+    bus = EventBus(history=0)
+    bus.emit(dialing("c1", "2000"))
+    assert await take_all(bus.subscribe(after="e-c1")) == [{"type": "missed", "after": "e-c1"}]

@@ -1,4 +1,5 @@
-"""cti calls list / show / dead-letters read the store in the data directory."""
+"""cti calls dead-letters reads the store in the data directory (list and show go through the
+API: test_history_commands.py)."""
 
 from __future__ import annotations
 
@@ -40,39 +41,6 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_list_shows_calls_newest_first(data_dir: Path) -> None:
-    result = CliRunner().invoke(app, ["list", "--data-dir", str(data_dir)])
-    assert result.exit_code == 0, result.output
-    rows = result.stdout.splitlines()[1:]
-    assert [row.split()[2] for row in rows] == ["c2", "c1"]
-    assert "in-progress" in rows[0]
-    assert "ivr-hangup" in rows[1]
-
-
-def test_list_filters_and_json(data_dir: Path) -> None:
-    args = ["list", "--data-dir", str(data_dir), "--caller", "1000", "--json"]
-    result = CliRunner().invoke(app, args)
-    payload = json.loads(result.stdout)
-    assert payload["total"] == 1
-    assert payload["calls"][0]["ivr_path"] == ["main"]
-
-
-def test_show_prints_the_timeline(data_dir: Path) -> None:
-    result = CliRunner().invoke(app, ["show", "c1", "--data-dir", str(data_dir)])
-    assert result.exit_code == 0, result.output
-    assert [line.split()[2] for line in result.stdout.splitlines()[1:]] == [
-        "call-started",
-        "menu-entered",
-        "call-ended",
-    ]
-
-
-def test_show_an_unknown_call_fails_clearly(data_dir: Path) -> None:
-    result = CliRunner().invoke(app, ["show", "nope", "--data-dir", str(data_dir)])
-    assert result.exit_code == 1
-    assert "no call 'nope'" in result.stderr
-
-
 def test_dead_letters_are_listed_and_requeued(data_dir: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["dead-letters", "--data-dir", str(data_dir), "--retry"])
@@ -83,6 +51,6 @@ def test_dead_letters_are_listed_and_requeued(data_dir: Path) -> None:
 
 
 def test_a_missing_store_is_named(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["list", "--data-dir", str(tmp_path / "none")])
+    result = CliRunner().invoke(app, ["dead-letters", "--data-dir", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "no call store" in result.stderr

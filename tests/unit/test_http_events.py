@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -16,7 +17,7 @@ from stasis_app.events import CallEvent
 from stasis_app.events import catalogue as ev
 from stasis_app.events.bus import EventBus
 from stasis_app.http import ApiServer
-from tests.unit.http_support import AUTH, TOKEN, call_event, client, make_app
+from tests.unit.http_support import AUTH, EPOCH0, TOKEN, call_event, client, make_app
 
 
 @contextlib.asynccontextmanager
@@ -197,7 +198,7 @@ async def test_websocket_carries_an_agents_state_and_its_queue_calls() -> None:
         offer = ev.AgentOffered(queue="sales", agent="1001", leg="c1-leg1")
         bus.emit(CallEvent.of("c1", offer, caller="1000", dialed="600"))
         state, offered = await receive(ws), await receive(ws)
-    assert state == AGENT_STATE
+    assert state == {**AGENT_STATE, "event_id": state["event_id"]}
     assert (offered["type"], offered["extension"], offered["queue"]) == (
         "agent-offered",
         "1001",
@@ -207,9 +208,9 @@ async def test_websocket_carries_an_agents_state_and_its_queue_calls() -> None:
 
 
 @pytest.mark.asyncio
-async def test_sse_carries_an_agents_state_unchanged_and_without_an_event_id() -> None:
-    """The agent's item is the data line as published; having no event_id it has no ``id:``
-    line (a call's pop keeps its event id), and both are plain ``message`` events."""
+async def test_sse_carries_an_agents_state_with_the_event_id_the_bus_gave_it() -> None:
+    """The agent's item is the data line as published plus its ``event_id``, which is also its
+    ``id:`` line as a call pop's is (the resume cursor); both are plain ``message`` events."""
     bus = EventBus()
     app = make_app(bus=bus)
 
@@ -225,10 +226,10 @@ async def test_sse_carries_an_agents_state_unchanged_and_without_an_event_id() -
         )
     blocks = [block.splitlines() for block in response.text.strip().split("\n\n")]
     data = [json.loads(line[5:]) for block in blocks for line in block if line.startswith("data:")]
-    assert data[0] == AGENT_STATE
+    assert data[0] == {**AGENT_STATE, "event_id": data[0]["event_id"]}
     assert data[1]["type"] == "ringing"
     ids = [[line for line in block if line.startswith("id:")] for block in blocks]
-    assert ids == [[], [f"id: {data[1]['event_id']}"]]
+    assert ids == [[f"id: {d['event_id']}"] for d in data]
     assert not [line for block in blocks for line in block if line.startswith("event:")]
 
 
@@ -263,3 +264,145 @@ async def test_websocket_beyond_the_subscriber_limit_is_refused() -> None:
                 await asyncio.sleep(0.005)
         async with connect(f"{url}/events", additional_headers=AUTH):
             await subscribed(bus)
+
+
+# -- resume ---------------------------------------------------------------------------------------
+
+
+def dialing(call_id: str, extension: str) -> CallEvent:
+    """A phone rings for ``call_id`` (dialed ``extension``); its event id is ``e-<call_id>``."""
+    data = {"extension": extension}
+    return CallEvent(call_id, "dialing", data, "1000", extension, EPOCH0, event_id=f"e-{call_id}")
+
+
+async def sse_items(lines: AsyncIterator[str], count: int) -> list[tuple[str | None, Any]]:
+    """The next ``count`` SSE events as (id, data); an event ends at a blank line, keep-alive
+    comments carry no data."""
+    items: list[tuple[str | None, Any]] = []
+    event_id: str | None = None
+    data: Any = None
+    async with asyncio.timeout(2):
+        async for line in lines:
+            if line.startswith("id:"):
+                event_id = line[3:].strip()
+            elif line.startswith("data:"):
+                data = json.loads(line[5:])
+            elif not line and data is not None:
+                items.append((event_id, data))
+                event_id, data = None, None
+                if len(items) == count:
+                    break
+    return items
+
+
+@pytest.mark.asyncio
+async def test_sse_reconnecting_with_last_event_id_gets_what_it_missed_filtered() -> None:
+    """A screen for 2000 drops its connection after its first pop; on reconnecting with
+    ``Last-Event-ID`` it first gets 2000's pops and agent state emitted meanwhile (not 3000's),
+    then live pops."""
+    bus = EventBus()
+    async with serving(bus) as ws_url:
+        url = ws_url.replace("ws://", "http://") + "/events/sse?extension=2000"
+        async with httpx.AsyncClient(headers=AUTH, timeout=5) as http:
+            async with http.stream("GET", url) as first:
+                await subscribed(bus)
+                bus.emit(dialing("c1", "2000"))
+                [(last_id, _)] = await sse_items(first.aiter_lines(), 1)
+            assert last_id == "e-c1"
+            bus.emit(dialing("c2", "3000"))
+            bus.emit(dialing("c3", "2000"))
+            bus.publish_agent({**AGENT_STATE, "extension": "2000"})
+            headers = {"Last-Event-ID": last_id}
+            async with http.stream("GET", url, headers=headers) as second:
+                lines = second.aiter_lines()
+                missed = await sse_items(lines, 2)
+                bus.emit(dialing("c4", "2000"))
+                live = await sse_items(lines, 1)
+    assert [d["type"] for _, d in missed] == ["ringing", "agent-state"]
+    assert [i for i, _ in missed] == ["e-c3", missed[1][1]["event_id"]]
+    assert [i for i, _ in live] == ["e-c4"]
+
+
+@pytest.mark.asyncio
+async def test_sse_with_an_unknown_last_event_id_says_missed_then_goes_live() -> None:
+    """An id the bus does not hold (older than its ring, or from before a restart): a
+    ``missed`` item without an ``id:`` (the client keeps its cursor), then live pops. The
+    header wins over ``?after=`` (the URL's cursor is where the client started)."""
+    bus = EventBus()
+    bus.emit(dialing("c1", "2000"))
+
+    async def emit_when_subscribed() -> None:
+        await subscribed(bus)
+        bus.emit(dialing("c2", "2000"))
+        bus.close()
+
+    async with client(make_app(bus=bus)) as http:
+        response, _ = await asyncio.gather(
+            http.get(
+                "/events/sse",
+                params={"after": "e-c1"},
+                headers={"Last-Event-ID": "before-the-restart"},
+            ),
+            emit_when_subscribed(),
+        )
+    blocks = [block.splitlines() for block in response.text.strip().split("\n\n")]
+    events = [b for b in blocks if any(line.startswith("data:") for line in b)]
+    assert [json.loads(line[5:]) for line in events[0]] == [
+        {"type": "missed", "after": "before-the-restart"}
+    ]
+    assert "id: e-c2" in events[1]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [({"after": "no spaces"}, {}), ({}, {"Last-Event-ID": "x" * 200})],
+)
+async def test_sse_refuses_a_malformed_cursor(
+    params: dict[str, str], headers: dict[str, str]
+) -> None:
+    """A cursor that cannot be an event id is a 400 invalid-request, not a silent ``missed``."""
+    async with client(make_app()) as http:
+        response = await http.get("/events/sse", params=params, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid-request"
+
+
+@pytest.mark.asyncio
+async def test_websocket_resumes_after_a_cursor_with_its_filter() -> None:
+    """``/events?after=<event_id>&extension=2000`` replays 2000's pops after that id, then
+    live ones."""
+    bus = EventBus()
+    for call_id, extension in (("c1", "2000"), ("c2", "3000"), ("c3", "2000")):
+        bus.emit(dialing(call_id, extension))
+    async with (
+        serving(bus) as url,
+        connect(f"{url}/events?after=e-c1&extension=2000", additional_headers=AUTH) as ws,
+    ):
+        replayed = await receive(ws)
+        await subscribed(bus)
+        bus.emit(dialing("c4", "2000"))
+        live = await receive(ws)
+    assert (replayed["event_id"], live["event_id"]) == ("e-c3", "e-c4")
+
+
+@pytest.mark.asyncio
+async def test_websocket_with_an_unknown_cursor_gets_missed_first() -> None:
+    """The WebSocket says ``missed`` as SSE does."""
+    bus = EventBus()
+    async with (
+        serving(bus) as url,
+        connect(f"{url}/events?after=gone", additional_headers=AUTH) as ws,
+    ):
+        assert await receive(ws) == {"type": "missed", "after": "gone"}
+
+
+@pytest.mark.asyncio
+async def test_websocket_with_a_malformed_cursor_is_refused_with_400() -> None:
+    """As for a bad extension filter: refused before the handshake completes."""
+    bus = EventBus()
+    async with serving(bus) as url:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{url}/events?after=a%20b", additional_headers=AUTH):
+                pass
+    assert refused.value.response.status_code == 400
