@@ -147,7 +147,7 @@ def connect(call: CallMachine, event: PartyAnswered) -> None:
     leg = call.parties[dial.leg]
     leg.answered = True
     call.answer(dial.waiting)
-    bridge = naming.bridge_id(call.id)
+    bridge = call.new_call_bridge()
     call.emit(
         StopRinging(dial.waiting),
         CreateBridge(bridge),

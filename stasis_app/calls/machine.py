@@ -153,6 +153,7 @@ class CallMachine:
         self.via_queue: str | None = None  # the last queue the caller joined, for the views
         self._says: dict[PlaybackId, Callable[[], None]] = {}
         self._legs = 0
+        self._bridges = 0  # call bridges made so far (each new one gets a fresh id)
         self._consults = 0
         self._queue_bridges = 0
         self._said = 0
@@ -188,6 +189,7 @@ class CallMachine:
         )
         self.parties[self.caller.channel].state = PartyState.TALKING
         self.bridge, self.stage, self.disposition = bridge, Stage.BRIDGED, "answered"
+        self._bridges = naming.bridge_number(bridge)  # the next one the call makes is a new id
         self.callee_extension = extension
         self.emit(Record(ev.Adopted(stage=self.stage.value)))
         return self._flush()
@@ -331,6 +333,10 @@ class CallMachine:
     def next_leg(self) -> ChannelId:
         self._legs += 1
         return naming.leg_id(self.id, self._legs)
+
+    def new_call_bridge(self) -> BridgeId:
+        self._bridges += 1
+        return naming.bridge_id(self.id, self._bridges)
 
     def new_consult_bridge(self) -> BridgeId:
         self._consults += 1

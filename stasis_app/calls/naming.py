@@ -4,7 +4,10 @@ Every id the worker chooses is derived from the call id (the id of the channel t
 call), which is what lets recovery find a call's channels and bridges again after a restart:
 
 * outbound legs: ``<call>-leg<n>``; they enter Stasis with the args ``("dialed", <call>)``;
-* the call's bridge: ``<call>-bridge``; an attended transfer's consultation: ``<call>-consult<n>``;
+* the call's bridge: ``<call>-bridge``, and ``<call>-bridge<n>`` for the n-th one it makes (a
+  transfer or a queue answer makes a new one: a fresh id, because Asterisk answers the DELETE of
+  the old bridge before it has let go of its id, and a CREATE of the same id then fails 409);
+  an attended transfer's consultation: ``<call>-consult<n>``;
 * a caller waiting in a queue: the holding bridge ``<call>-queue<n>`` named ``cti-queue:<queue>``
   (its creation time is when the caller joined: recovery restores the queue's order from it);
 * playbacks: ``<call>-p<token>`` (IVR prompts; ``<call>-s<n>p<token>`` in the call's n-th visit
@@ -32,8 +35,15 @@ def leg_id(call_id: str, n: int) -> ChannelId:
     return ChannelId(f"{call_id}{LEG_MARK}{n}")
 
 
-def bridge_id(call_id: str) -> BridgeId:
-    return BridgeId(f"{call_id}{BRIDGE_SUFFIX}")
+def bridge_id(call_id: str, n: int = 1) -> BridgeId:
+    """The call's n-th bridge (see the module docstring)."""
+    return BridgeId(f"{call_id}{BRIDGE_SUFFIX}" if n == 1 else f"{call_id}{BRIDGE_SUFFIX}{n}")
+
+
+def bridge_number(bridge: str) -> int:
+    """Which of its call's bridges ``bridge`` is (1 for ``<call>-bridge``)."""
+    _, _, n = bridge.rpartition(BRIDGE_SUFFIX)
+    return int(n) if n.isdigit() else 1
 
 
 def consult_bridge_id(call_id: str, n: int) -> BridgeId:
@@ -71,14 +81,15 @@ def is_leg(channel_id: str) -> bool:
 
 def call_of(resource_id: str) -> str:
     """The call id of one of our legs or bridges (a caller's channel id is its own call id)."""
-    for mark in (LEG_MARK, CONSULT_MARK, QUEUE_MARK):
+    for mark in (LEG_MARK, CONSULT_MARK, QUEUE_MARK, BRIDGE_SUFFIX):
         if mark in resource_id:
             return resource_id.split(mark, 1)[0]
-    return resource_id.removesuffix(BRIDGE_SUFFIX)
+    return resource_id
 
 
 def is_call_bridge(bridge: str) -> bool:
-    return bridge.endswith(BRIDGE_SUFFIX)
+    head, mark, n = bridge.rpartition(BRIDGE_SUFFIX)
+    return bool(head and mark) and (n == "" or n.isdigit())
 
 
 def is_consult_bridge(bridge: str) -> bool:
@@ -101,6 +112,7 @@ __all__ = [
     "QUEUE_BRIDGE_NAME",
     "QUEUE_MARK",
     "bridge_id",
+    "bridge_number",
     "call_of",
     "consult_bridge_id",
     "extension_of",

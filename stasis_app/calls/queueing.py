@@ -137,7 +137,7 @@ def answered(call: CallMachine, event: PartyAnswered) -> None:
     call.stop_saying()
     leg = call.parties[event.channel]
     leg.answered = True
-    bridge = naming.bridge_id(call.id)
+    bridge = call.new_call_bridge()
     call.emit(
         DestroyBridge(queued.bridge),
         CreateBridge(bridge),

@@ -79,7 +79,15 @@ class Browser:
             timeout,
             poll_frequency=0.05,
             ignored_exceptions=[StaleElementReferenceException],
-        ).until(lambda _: probe(self), message=f"timed out waiting for {what}")
+        ).until(lambda _: probe(self), message=f"timed out waiting for {what}; {self._glance()}")
+
+    def _glance(self) -> str:
+        """What the page showed when a wait gave up: its URL and the start of its text."""
+        try:
+            body = str(self.driver.execute_script("return document.body.innerText"))
+        except Exception as exc:  # only for the failure message: never hide the real one
+            body = f"(unreadable: {exc})"
+        return f"at {self.url}: {body[:600]!r}"
 
     def press(self, container: str, label: str, *, timeout: float = 10.0) -> None:
         """Click the enabled button labelled ``label`` inside ``container``, as a person would

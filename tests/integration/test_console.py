@@ -160,7 +160,7 @@ def test_the_wallboard_shows_who_talks_to_whom_and_who_waits_in_a_queue(
     waiting = '#calls tr[data-caller="1003"]'
     browser.wait(lambda b: "1000" in b.text(talking).split("bridged")[-1], what="2000 with 1000")
     browser.wait(lambda b: "sales" in b.text(waiting), what="1003 in the sales queue")
-    assert "ringing 1001" in browser.text(waiting)
+    browser.wait(lambda b: "ringing 1001" in b.text(waiting), what="its agent's phone ringing")
     assert "main" in browser.text(waiting)  # the IVR path it came through
     browser.wait(
         lambda b: "online" in b.text('#endpoints tr[data-endpoint="1001"]'), what="1001 online"

@@ -609,6 +609,21 @@ def test_blind_transfer_of_the_callee_releases_the_caller_and_rings_anew() -> No
     assert m.stage is Stage.DIALING
 
 
+def test_after_a_blind_transfer_the_new_bridge_has_a_fresh_id() -> None:
+    """Asterisk answers the DELETE of the old bridge before its id is free: creating the same
+    id at once (a target that answers within milliseconds) fails 409 and leaves the moved
+    party alone in silence. Every bridge the call makes has an id of its own."""
+    m = bridged()
+    m.handle(BlindTransfer(LEG1, "1002", "api"))
+    out = m.handle(EndpointChecked("1002", "online"))
+    (ring,) = [o for o in out if isinstance(o, Originate)]
+    out = m.handle(PartyAnswered(ring.leg))
+    (made,) = [o for o in out if isinstance(o, CreateBridge)]
+    assert made.bridge != BRIDGE
+    assert made.bridge == BridgeId("C-bridge2")
+    assert m.bridge == made.bridge
+
+
 def test_blind_transfer_during_a_consultation_is_refused() -> None:
     with pytest.raises(CallStateConflict):
         consulting().handle(BlindTransfer(C, "1002", "api"))

@@ -8,7 +8,7 @@ const main = document.getElementById("main");
 document.getElementById("header").replaceWith(header("/console/agent"));
 const EXTENSION = /^[0-9]{2,10}$/;
 
-const status = el("p", { class: "status", role: "status", "aria-live": "polite" });
+const status = el("p", { id: "status", class: "status", role: "status", "aria-live": "polite" });
 const live = el("span", { class: "live-dot" }, "");
 const chooser = el(
   "form",

@@ -5,7 +5,7 @@ const main = document.getElementById("main");
 document.getElementById("header").replaceWith(header("/console/history"));
 
 const DISPOSITIONS = ["", "answered", "busy", "no-answer", "unavailable", "unknown-extension", "abandoned", "ivr-hangup", "echo", "failed", "worker-stopped", "in-progress"];
-const status = el("p", { class: "status", role: "status", "aria-live": "polite" });
+const status = el("p", { id: "status", class: "status", role: "status", "aria-live": "polite" });
 const form = el(
   "form",
   { class: "inline", id: "filters" },
