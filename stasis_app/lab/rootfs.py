@@ -169,7 +169,10 @@ def prepare(rootfs: Path, config_dir: Path) -> None:
         os.chown(target, 0, gid)
         target.chmod(0o640)
     for rel in WRITABLE_DIRS:
-        path = rootfs / rel
+        # Taken as the chrooted Asterisk sees it: Debian's var/run is a link to /run, which
+        # from the host is the host's /run (an asterisk dir there, owned by a uid that may be
+        # one of the host's own accounts).
+        path = resolve_in_root(rootfs, rootfs / rel)
         path.mkdir(parents=True, exist_ok=True)
         for p in (path, *path.rglob("*")):
             os.lchown(p, uid, gid)

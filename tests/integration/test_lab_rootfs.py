@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stasis_app.errors import LabError
-from stasis_app.lab.rootfs import resolve_in_root
+from stasis_app.lab.rootfs import WRITABLE_DIRS, prepare, resolve_in_root
 
 
 def test_absolute_symlink_target_is_taken_inside_the_rootfs(tmp_path: Path) -> None:
@@ -38,3 +38,24 @@ def test_escaping_the_rootfs_is_refused(tmp_path: Path) -> None:
     (root / "evil").symlink_to("../../outside")
     with pytest.raises(LabError, match="escapes"):
         resolve_in_root(root, root / "evil")
+
+
+def test_preparing_the_rootfs_writes_nothing_through_its_absolute_links(tmp_path: Path) -> None:
+    """Debian's var/run -> /run: the lab's writable dirs are made in the rootfs's run, never on
+    the host (the link here points at a host path that must stay absent)."""
+    host_path = Path(f"/cti-test-{tmp_path.name}")
+    root = tmp_path / "rootfs"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/passwd").write_text("asterisk:x:101:101::/var/lib/asterisk:/bin/false\n")
+    (root / "var").mkdir()
+    (root / "var/run").symlink_to(host_path)
+    (root / host_path.name).mkdir()
+    config = tmp_path / "etc-asterisk"
+    config.mkdir()
+    (config / "asterisk.conf").write_text("[directories]\n")
+
+    prepare(root, config)
+
+    assert not host_path.exists()
+    assert (root / host_path.name / "asterisk").is_dir()
+    assert all(resolve_in_root(root, root / rel).is_dir() for rel in WRITABLE_DIRS)
