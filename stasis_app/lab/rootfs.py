@@ -9,6 +9,7 @@ never mistaken for a good one.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -134,8 +135,78 @@ def debootstrap_failure(code: int, text: str) -> LabError:
     return LabError(f"debootstrap failed with exit code {code}:\n{text}")
 
 
+# The host's own system account for the lab Asterisk (decision 0011): the rootfs's asterisk user
+# is given its ids, so the files and the process the lab makes belong to no other host account
+# (the rootfs's own asterisk uid, 101, was the host's postgres on the machine this was built on).
+HOST_ACCOUNT = "cti-asterisk"
+
+
+def host_account() -> tuple[int, int]:
+    """uid and gid of the host's ``cti-asterisk`` system account, made on first use."""
+    try:
+        entry = pwd.getpwnam(HOST_ACCOUNT)
+    except KeyError:
+        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+        made = subprocess.run(
+            [useradd, "--system", "--user-group", "--no-create-home", "--home-dir",
+             "/nonexistent", "--shell", "/usr/sbin/nologin", "--comment", "cti lab Asterisk",
+             HOST_ACCOUNT],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if made.returncode != 0:
+            raise LabError(
+                f"cannot create the host account {HOST_ACCOUNT} for the lab Asterisk: "
+                f"{made.stderr.strip() or made.returncode}"
+            ) from None
+        entry = pwd.getpwnam(HOST_ACCOUNT)
+    return entry.pw_uid, entry.pw_gid
+
+
+def adopt_host_account(rootfs: Path) -> tuple[int, int]:
+    """Give the rootfs's asterisk user and group the ids of the host's ``cti-asterisk`` (its
+    files follow, once); returns them."""
+    new_uid, new_gid = host_account()
+    old_uid, old_gid = asterisk_ids(rootfs)
+    if (old_uid, old_gid) == (new_uid, new_gid):
+        return new_uid, new_gid
+    _set_ids(rootfs / "etc/passwd", "asterisk", {2: new_uid, 3: new_gid}, taken_at=2)
+    _set_ids(rootfs / "etc/group", "asterisk", {2: new_gid}, taken_at=2)
+    for top, dirs, files in os.walk(rootfs):
+        if Path(top) == rootfs:
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+        for name in (*dirs, *files):
+            path = os.path.join(top, name)
+            st = os.lstat(path)
+            uid = new_uid if st.st_uid == old_uid else -1
+            gid = new_gid if st.st_gid == old_gid else -1
+            if uid != -1 or gid != -1:
+                os.lchown(path, uid, gid)
+    return new_uid, new_gid
+
+
+def _set_ids(table: Path, name: str, fields: dict[int, int], *, taken_at: int) -> None:
+    """Set ``fields`` of ``name``'s line in a passwd/group file; refuse an id another entry of
+    the rootfs already has (its files would become ours)."""
+    lines = table.read_text().splitlines()
+    wanted = str(fields[taken_at])
+    out = []
+    for line in lines:
+        parts = line.split(":")
+        if parts[0] != name and len(parts) > taken_at and parts[taken_at] == wanted:
+            raise LabError(
+                f"{table}: {parts[0]} already has id {wanted}, the host's {HOST_ACCOUNT}'s; "
+                "rebuild the lab rootfs"
+            )
+        if parts[0] == name:
+            for index, value in fields.items():
+                parts[index] = str(value)
+        out.append(":".join(parts))
+    table.write_text("\n".join(out) + "\n")
+
+
 def asterisk_ids(rootfs: Path) -> tuple[int, int]:
-    """uid and gid of the rootfs's own ``asterisk`` user (101 today; read, never assumed)."""
+    """uid and gid of the rootfs's own ``asterisk`` user (the host's ``cti-asterisk`` once
+    :func:`adopt_host_account` ran; read, never assumed)."""
     for line in (rootfs / "etc/passwd").read_text().splitlines():
         fields = line.split(":")
         if fields[0] == "asterisk":
@@ -154,7 +225,7 @@ def prepare(rootfs: Path, config_dir: Path) -> None:
         resolv.unlink()
     resolv.write_text("nameserver 127.0.0.1\n")
 
-    uid, gid = asterisk_ids(rootfs)
+    uid, gid = adopt_host_account(rootfs)
     configs = sorted(config_dir.glob("*.conf"))
     if not configs:
         raise LabError(f"no Asterisk configuration found in {config_dir}")

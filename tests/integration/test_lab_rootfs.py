@@ -47,6 +47,7 @@ def test_preparing_the_rootfs_writes_nothing_through_its_absolute_links(tmp_path
     root = tmp_path / "rootfs"
     (root / "etc").mkdir(parents=True)
     (root / "etc/passwd").write_text("asterisk:x:101:101::/var/lib/asterisk:/bin/false\n")
+    (root / "etc/group").write_text("asterisk:x:101:\n")
     (root / "var").mkdir()
     (root / "var/run").symlink_to(host_path)
     (root / host_path.name).mkdir()
