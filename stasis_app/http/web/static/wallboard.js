@@ -193,7 +193,8 @@ events(
       return;
     }
     refreshCalls();
-    if (item.queue || item.type === "ended") {
+    // "missed": the stream lost events while this page was away; read everything again.
+    if (item.queue || item.type === "ended" || item.type === "missed") {
       refreshQueues();
     }
   },
