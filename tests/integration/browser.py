@@ -89,6 +89,16 @@ class Browser:
             body = f"(unreadable: {exc})"
         return f"at {self.url}: {body[:600]!r}"
 
+    def type_into(self, css: str, *keys: str, timeout: float = 10.0) -> None:
+        """Type ``keys`` into the field ``css`` (again into its replacement if the live page
+        swapped it while typing began)."""
+
+        def typed(b: Browser) -> bool:
+            b.find(css).send_keys(*keys)
+            return True
+
+        self.wait(typed, timeout=timeout, what=f"the field {css}")
+
     def press(self, container: str, label: str, *, timeout: float = 10.0) -> None:
         """Click the enabled button labelled ``label`` inside ``container``, as a person would
         (once it is there; again if the page replaced it under the pointer)."""

@@ -20,6 +20,7 @@ from selenium.webdriver.common.keys import Keys
 from tests.integration.browser import Browser
 from tests.integration.conftest import PhoneFactory
 from tests.integration.workerproc import WorkerProcess
+from tests.sipkit import Phone
 
 pytestmark = pytest.mark.lab
 
@@ -178,6 +179,22 @@ def test_the_wallboard_shows_who_talks_to_whom_and_who_waits_in_a_queue(
 
 
 # ------------------------------------------------------------------------------ agent desktop
+def on_a_call(
+    browser: Browser, worker: WorkerProcess, phones: PhoneFactory
+) -> tuple[Phone, Phone, Phone]:
+    """2000 calls agent 1000, whose desktop is open; 1001 answers whatever rings it. Returns
+    (agent, transfer target, caller) once the desktop offers the call's transfer controls."""
+    agent = phones("1000", auto_answer=True)
+    target = phones("1001", auto_answer=True)
+    caller = phones("2000")
+    signed_in(browser, worker)
+    use_extension(browser, worker, "1000")
+    caller.call("1000", timeout=15.0)
+    agent.wait_event("CALL_ESTABLISHED", timeout=10.0)
+    browser.wait(lambda b: b.all("#transfer-to"), what="the call's transfer controls")
+    return agent, target, caller
+
+
 def test_a_screen_pop_appears_when_the_agents_phone_rings(
     browser: Browser, worker: WorkerProcess, phones: PhoneFactory
 ) -> None:
@@ -209,24 +226,17 @@ def test_click_to_dial_from_the_desktop_rings_the_other_phone(
     other.answer()
     other.wait_event("CALL_ESTABLISHED", timeout=10.0)
     browser.wait(lambda b: "2000" in b.text("#call"), what="the call on the desktop")
-    browser.find("#call button.danger").click()  # hang up from the page
+    browser.press("#call", "Hang up")  # from the page
     other.wait_event("CALL_CLOSED", timeout=10.0)
 
 
 def test_a_transfer_from_the_desktop_moves_the_caller(
     browser: Browser, worker: WorkerProcess, phones: PhoneFactory
 ) -> None:
-    agent = phones("1000", auto_answer=True)
-    target = phones("1001", auto_answer=True)
-    caller = phones("2000")
-    signed_in(browser, worker)
-    use_extension(browser, worker, "1000")
-    caller.call("1000", timeout=15.0)
-    agent.wait_event("CALL_ESTABLISHED", timeout=10.0)
-    browser.wait(lambda b: b.all("#transfer-to"), what="the call's transfer controls")
+    agent, target, caller = on_a_call(browser, worker, phones)
     screenshot(browser, "agent-desktop.png")
 
-    browser.find("#transfer-to").send_keys("1001")
+    browser.type_into("#transfer-to", "1001")
     browser.press("#call", "Transfer")
 
     target.wait_event("CALL_ESTABLISHED", timeout=15.0)
@@ -239,16 +249,9 @@ def test_a_transfer_from_the_desktop_moves_the_caller(
 def test_an_attended_transfer_from_the_desktop_consults_then_completes(
     browser: Browser, worker: WorkerProcess, phones: PhoneFactory
 ) -> None:
-    agent = phones("1000", auto_answer=True)
-    target = phones("1001", auto_answer=True)
-    caller = phones("2000")
-    signed_in(browser, worker)
-    use_extension(browser, worker, "1000")
-    caller.call("1000", timeout=15.0)
-    agent.wait_event("CALL_ESTABLISHED", timeout=10.0)
-    browser.wait(lambda b: b.all("#transfer-to"), what="the call's transfer controls")
+    agent, target, caller = on_a_call(browser, worker, phones)
 
-    browser.find("#transfer-to").send_keys("1001")
+    browser.type_into("#transfer-to", "1001")
     browser.press("#call", "Consult first")
     target.wait_event("CALL_ESTABLISHED", timeout=15.0)  # the agent talks to 1001 first
     browser.press("#call", "Complete")  # enabled once 1001 answered
@@ -270,7 +273,7 @@ def test_an_agent_pauses_and_unpauses_from_the_desktop(
     use_extension(browser, worker, "1001")
     browser.wait(lambda b: "available" in b.text('[data-field="agent-state"]'), what="available")
 
-    browser.find("#pause-reason").send_keys("lunch")
+    browser.type_into("#pause-reason", "lunch")
     browser.press("#agent", "Pause")
     browser.wait(lambda b: "paused" in b.text('[data-field="agent-state"]'), what="paused")
     status, agents = worker.api("GET", "/agents")
