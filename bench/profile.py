@@ -71,13 +71,21 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--py-spy", action="store_true", dest="py_spy")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="CTI_NAME=VALUE",
+        help="a setting for the worker (e.g. CTI_EVENT_LOOP=uvloop); repeatable",
+    )
     args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
     lab = Lab(LabPaths.from_environ(), progress=lambda line: print(line, file=sys.stderr))
     started_lab = lab.pid() is None
     if started_lab:
         subprocess.run([sys.executable, "-m", "stasis_app", "lab", "up"], check=True)
     work = Path(tempfile.mkdtemp(prefix="cti-profile-"))
-    worker, dialplan = WorkerProcess(work), DialplanIvr(lab)
+    worker, dialplan = WorkerProcess(work, extra_env=extra), DialplanIvr(lab)
     try:
         worker.start()
         worker.wait_connected()

@@ -96,10 +96,15 @@ class WorkerProcess:
     data dir, token and API port."""
 
     def __init__(
-        self, work: Path, ivr: Path = HERE / "ivr.toml", queues: Path | None = None
+        self,
+        work: Path,
+        ivr: Path = HERE / "ivr.toml",
+        queues: Path | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.work = work
         self.ivr, self.queues = ivr, queues
+        self.extra_env = extra_env or {}  # e.g. CTI_EVENT_LOOP for a lever's before/after
         self.token = "bench-" + secrets.token_hex(16)
         self.api = Api(API_PORT, self.token)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -125,6 +130,7 @@ class WorkerProcess:
         }
         if self.queues is not None:
             env["CTI_QUEUES_FILE"] = str(self.queues)
+        env |= self.extra_env
         self.starts += 1
         with (self.work / f"worker-{self.starts}.log").open("wb") as log:
             self.proc = subprocess.Popen(

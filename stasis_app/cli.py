@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from stasis_app import logs
-from stasis_app.errors import CtiError
+from stasis_app.errors import ConfigError, CtiError
 from stasis_app.events import commands as events_commands
 from stasis_app.http.commands import register as register_api_commands
 from stasis_app.http.history_commands import register as register_history_commands
@@ -99,6 +101,22 @@ def lab_cli(command: Annotated[str, typer.Argument(help='e.g. "pjsip show endpoi
 
 
 # ------------------------------------------------------------------------------------- run
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop ``CTI_EVENT_LOOP`` names (None: asyncio's own). uvloop is not a
+    dependency: measured, it saved nothing here (bench/notes.md, "Levers"); it stays selectable
+    for that measurement (``pip install uvloop``)."""
+    if name != "uvloop":
+        return None
+    try:
+        module = importlib.import_module("uvloop")
+    except ImportError:
+        raise ConfigError(
+            "CTI_EVENT_LOOP", "uvloop is not installed (pip install uvloop)"
+        ) from None
+    factory: Callable[[], asyncio.AbstractEventLoop] = module.new_event_loop
+    return factory
+
+
 @app.command("run")
 def run(
     lab: Annotated[
@@ -131,7 +149,8 @@ def run(
         pidfile.parent.mkdir(parents=True, exist_ok=True)
         pidfile.write_text(f"{os.getpid()}\n")
         try:
-            asyncio.run(run_worker(settings))
+            with asyncio.Runner(loop_factory=loop_factory(settings.event_loop)) as runner:
+                runner.run(run_worker(settings))
         finally:
             pidfile.unlink(missing_ok=True)
     except CtiError as exc:

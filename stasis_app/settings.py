@@ -212,6 +212,9 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     # Open event streams (WebSocket and SSE together); one more is refused (503 / close 1013).
     max_subscribers: int = MAX_SUBSCRIBERS
+    # The event loop implementation: "asyncio" (the standard one) or "uvloop" (libuv, if
+    # installed; measured in bench/notes.md, "Levers": no saving here).
+    event_loop: str = "asyncio"
 
     @property
     def queues_file(self) -> Path:
@@ -237,6 +240,9 @@ class Settings:
             raise ConfigError(
                 "CTI_LOG_FORMAT", f"must be auto, json or console, got {log_format!r}"
             )
+        event_loop = env.get("CTI_EVENT_LOOP", "asyncio")
+        if event_loop not in ("asyncio", "uvloop"):
+            raise ConfigError("CTI_EVENT_LOOP", f"must be asyncio or uvloop, got {event_loop!r}")
         app = env.get("CTI_APP", "cti")
         if not app.replace("-", "").replace("_", "").isalnum():
             raise ConfigError("CTI_APP", f"must be a plain Stasis application name, got {app!r}")
@@ -270,4 +276,5 @@ class Settings:
             max_call_seconds=_whole_seconds(env, "CTI_MAX_CALL_SECONDS", MAX_CALL_SECONDS),
             max_body_bytes=_count(env, "CTI_MAX_BODY_BYTES", MAX_BODY_BYTES),
             max_subscribers=_count(env, "CTI_MAX_SUBSCRIBERS", MAX_SUBSCRIBERS),
+            event_loop=event_loop,
         )

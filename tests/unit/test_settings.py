@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stasis_app import cli
 from stasis_app.errors import ConfigError
 from stasis_app.lab.credentials import LAB_ARI_PASSWORD, lab_environ
 from stasis_app.settings import REPO_ROOT, Settings
@@ -45,6 +46,7 @@ def test_a_missing_secret_is_named(missing: str) -> None:
         ("CTI_APP", "cti app", "plain Stasis application name"),
         ("CTI_MAX_CALL_SECONDS", "4h", "whole number of seconds"),
         ("CTI_MAX_CALL_SECONDS", "0", "must be positive"),
+        ("CTI_EVENT_LOOP", "trio", "asyncio or uvloop"),
     ],
 )
 def test_malformed_values_are_rejected_with_the_variable_name(
@@ -123,3 +125,19 @@ def test_body_and_subscriber_limits_have_defaults_and_are_checked() -> None:
     for name in ("CTI_MAX_BODY_BYTES", "CTI_MAX_SUBSCRIBERS"):
         with pytest.raises(ConfigError, match=name):
             Settings.from_environ({**BASE, name: "0"})
+
+
+def test_the_event_loop_is_asyncios_unless_uvloop_is_chosen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvloop is optional: choosing it where it is not installed names the setting."""
+    assert Settings.from_environ(BASE).event_loop == "asyncio"
+    assert cli.loop_factory("asyncio") is None
+
+    def absent(name: str) -> object:
+        raise ImportError(name)
+
+    monkeypatch.setattr("stasis_app.cli.importlib.import_module", absent)
+    with pytest.raises(ConfigError, match="uvloop is not installed") as info:
+        cli.loop_factory("uvloop")
+    assert info.value.name == "CTI_EVENT_LOOP"
