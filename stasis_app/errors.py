@@ -32,6 +32,8 @@ IVR file, an illegal state transition)::
     │   ├── EsConnectionError       Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
     │   ├── EsHttpError             a non-2xx answer; carries method, url, status, body
     │   │   └── EsAuthError         401/403: credentials rejected (fatal: retrying cannot help)
+    │   ├── EsTemplateMissing       the index template is absent and cannot be installed: the
+    │   │                           sink will not ship to a plain index (url, template, reason)
     │   └── DashboardImportError    Kibana refused some saved objects (lists each with its error)
     └── ApiError                    a REST request cannot be served (one code + HTTP status each)
         ├── InvalidRequest          400 invalid-request: a field is malformed (names the field)
@@ -258,6 +260,21 @@ class EsHttpError(EventsError):
 
 class EsAuthError(EsHttpError):
     """401/403: the credentials are wrong or lack a privilege. Retrying cannot help."""
+
+
+class EsTemplateMissing(EventsError):
+    """The index template ``template`` is missing at ``url`` and the worker may not install it."""
+
+    def __init__(self, url: str, template: str, reason: str) -> None:
+        url = redact_url(url)
+        super().__init__(
+            f"index template {template} is missing at {url} and could not be installed "
+            f"({reason}); not shipping to a plain index: run `cti es setup` or give the "
+            "worker's credentials the manage_index_templates privilege"
+        )
+        self.url = url
+        self.template = template
+        self.reason = reason
 
 
 class DashboardImportError(EventsError):

@@ -13,8 +13,9 @@ endpoints-disconnected     no        the endpoint events websocket is down: phon
                                      registrations and agents' reachability may be stale
 task-dead                  no        a background task calls do not need ended (shipping,
                                      the loop-lag monitor)
-shipping-stopped           no        the Elasticsearch sink stopped (bad credentials, or
-                                     ended): events wait in the store
+shipping-stopped           no        the Elasticsearch sink stopped (bad credentials, no
+                                     index template and no right to install it, or ended):
+                                     events wait in the store
 shipping-backing-off       no        the sink is retrying after a failure: events wait
 task-restarting            no        a background task crashed and is restarted after a
                                      backoff (an ARI reader's outage shows as ari-disconnected)
@@ -83,7 +84,7 @@ def problems(facts: HealthFacts) -> list[Problem]:
             )
         )
     found += [_dead(task) for task in facts.dead_tasks if not task.essential]
-    if facts.sink_state in ("stopped-auth", "stopped"):
+    if facts.sink_state in ("stopped-auth", "stopped-no-template", "stopped"):
         found.append(
             Problem(
                 "shipping-stopped",

@@ -11,7 +11,9 @@ Pure: no I/O, never raises, so it can sit in error constructors and log processo
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 # The userinfo of an authority: everything after "//" up to the last "@" before the path starts.
@@ -39,4 +41,22 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return clean, (unquote(user or ""), unquote(password or ""))
 
 
-__all__ = ["REDACTED", "redact_url", "split_credentials"]
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    secret = f"{user}:{password}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(secret).decode("ascii")}
+
+
+def without_credentials(
+    url: str, headers: Mapping[str, str] | None = None
+) -> tuple[str, dict[str, str]]:
+    """``url`` without ``user:password@``, and ``headers`` with those credentials as Basic auth.
+
+    The URL is what every log line and error names, and aiohttp may echo it in an exception, so
+    the secret must not be in it. Credentials given as settings (``headers``) win over the URL's.
+    """
+    clean, credentials = split_credentials(url)
+    from_url = basic_auth(*credentials) if credentials else {}
+    return clean.rstrip("/"), {**from_url, **(headers or {})}
+
+
+__all__ = ["REDACTED", "basic_auth", "redact_url", "split_credentials", "without_credentials"]

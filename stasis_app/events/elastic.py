@@ -18,6 +18,12 @@ item 429 / 5xx / 408                         stays pending, retried after a back
 item other 4xx (mapper_parsing_exception)    dead-lettered with its reason, never resent
 ==========================================  =================================================
 
+Before the first request the sink makes sure the index template exists
+(:func:`~stasis_app.events.setup.ensure_template`) and installs it when it is missing: an event
+shipped without it would create an index with the wrong mapping for good. Unreachable or 5xx:
+retried after a backoff like a batch. Refused (401/403, or any other answer): the sink stops in
+state ``stopped-no-template`` with an ERROR log naming the URL and the template; nothing is sent.
+
 Backoff is capped exponential with full jitter, reset after a request that delivered everything.
 The store is the outbox, so a worker restart, an outage or a cancelled request loses nothing:
 the ``_id`` is the event id, which turns every resend into a 409. SQLite only runs in worker
@@ -27,7 +33,6 @@ threads (``asyncio.to_thread``), so the sink never stalls the loop that reads th
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import random
 from collections.abc import Mapping
@@ -37,9 +42,10 @@ from typing import Any, Final
 import aiohttp
 import structlog
 
-from stasis_app.errors import EsAuthError
+from stasis_app.errors import EsAuthError, EsConnectionError, EsHttpError, EsTemplateMissing
+from stasis_app.events.setup import TEMPLATE_NAME, ensure_template
 from stasis_app.events.store import CallStore
-from stasis_app.redact import split_credentials
+from stasis_app.redact import basic_auth, without_credentials
 
 log = structlog.get_logger("cti.events.elastic")
 
@@ -63,26 +69,8 @@ def auth_headers(environ: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": f"ApiKey {api_key}"}
     user = environ.get("CTI_ELASTICSEARCH_USER", "")
     if user:
-        return _basic(user, environ.get("CTI_ELASTICSEARCH_PASSWORD", ""))
+        return basic_auth(user, environ.get("CTI_ELASTICSEARCH_PASSWORD", ""))
     return {}
-
-
-def _basic(user: str, password: str) -> dict[str, str]:
-    secret = f"{user}:{password}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(secret).decode("ascii")}
-
-
-def without_credentials(
-    url: str, headers: Mapping[str, str] | None = None
-) -> tuple[str, dict[str, str]]:
-    """``url`` without ``user:password@``, and ``headers`` with those credentials as Basic auth.
-
-    The URL is what every log line and error names, and aiohttp may echo it in an exception, so
-    the secret must not be in it. Credentials given as settings (``headers``) win over the URL's.
-    """
-    clean, credentials = split_credentials(url)
-    from_url = _basic(*credentials) if credentials else {}
-    return clean.rstrip("/"), {**from_url, **(headers or {})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +88,8 @@ class Backoff:
 
 @dataclass(frozen=True, slots=True)
 class SinkStatus:
-    """For /health. ``state``: starting, running, backing-off, stopped-auth or stopped."""
+    """For /health. ``state``: starting, running, backing-off, stopped-auth,
+    stopped-no-template or stopped."""
 
     state: str
     last_error: str | None
@@ -147,6 +136,7 @@ class ElasticSink:
         idle_poll: float = 5.0,
         request_timeout: float = 30.0,
         rng: random.Random | None = None,
+        install_template: bool = True,
     ) -> None:
         self.url, self._headers = without_credentials(url, headers)
         self.store = store
@@ -156,6 +146,7 @@ class ElasticSink:
         self._idle_poll = idle_poll
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._install_template = install_template
         self._state = "starting"
         self._last_error: str | None = None
         self._shipped = 0
@@ -179,8 +170,21 @@ class ElasticSink:
         self.store.subscribe(notify)
         headers = {**self._headers, "Content-Type": "application/x-ndjson"}
         try:
+            if self._install_template:
+                await self._ensure_template()
             async with aiohttp.ClientSession(timeout=self._timeout, headers=headers) as session:
                 await self._ship_forever(session, wake)
+        except EsTemplateMissing as exc:
+            self._state = "stopped-no-template"
+            self._last_error = str(exc)
+            log.error(  # noqa: TRY400 - an expected answer, a traceback would only add noise
+                "es.sink_stopped_no_template",
+                url=exc.url,
+                template=exc.template,
+                reason=exc.reason,
+                hint="run `cti es setup` (or allow manage_index_templates) and restart; "
+                "events stay queued in the call store",
+            )
         except EsAuthError as exc:
             self._state = "stopped-auth"
             self._last_error = str(exc)
@@ -198,8 +202,35 @@ class ElasticSink:
             raise
         finally:
             self.store.unsubscribe(notify)
-            if self._state != "stopped-auth":
+            if self._state not in ("stopped-auth", "stopped-no-template"):
                 self._state = "stopped"
+
+    async def _ensure_template(self) -> None:
+        """Install the index template if it is missing; retry while the server is unreachable
+        or failing (5xx, 429), raise :class:`EsTemplateMissing` when it refuses."""
+        attempt = 0
+        while True:
+            try:
+                installed = await ensure_template(self.url, headers=self._headers)
+            except EsHttpError as exc:
+                if not isinstance(exc, EsAuthError) and (exc.status >= 500 or exc.status == 429):
+                    problem = str(exc)
+                else:
+                    raise EsTemplateMissing(self.url, TEMPLATE_NAME, str(exc)) from exc
+            except EsConnectionError as exc:
+                problem = str(exc)
+            else:
+                if installed:
+                    log.info("es.template_installed", url=self.url, template=TEMPLATE_NAME)
+                return
+            self._state = "backing-off"
+            self._last_error = problem
+            delay = self._backoff.delay(attempt, self._rng)
+            attempt += 1
+            log.info(
+                "es.retry", url=self.url, attempt=attempt, delay=round(delay, 3), error=problem
+            )
+            await asyncio.sleep(delay)
 
     async def _ship_forever(self, session: aiohttp.ClientSession, wake: asyncio.Event) -> None:
         attempt = 0

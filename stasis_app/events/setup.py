@@ -7,6 +7,16 @@ The same calls work against Elasticsearch 8, 9 and OpenSearch 2 (plain REST, no 
 see docs/decisions/0003). The one difference that matters is the lifecycle: ILM exists only on
 Elasticsearch, and OpenSearch rejects a template naming ``index.lifecycle.name``, so the template
 gets that setting only after ``GET /`` said the server is Elasticsearch.
+
+Operators' own changes go in the component template ``cti-events@custom`` (:data:`CUSTOM_NAME`),
+which the index template lists in ``composed_of``. Setup creates it empty only when it is absent
+and never writes it again, so what an operator put there survives every ``cti es setup``. On
+Elasticsearch 8.7 and later the template also names it in ``ignore_missing_component_templates``
+(OpenSearch and older Elasticsearch reject that key), so deleting it does not break indexing.
+
+The worker calls :func:`ensure_template` before it ships: an event shipped without the template
+would create a plain index (OpenSearch) or a data stream with Elastic's generic ``logs`` mapping,
+and later events could never get our mapping back without a reindex.
 """
 
 from __future__ import annotations
@@ -27,13 +37,13 @@ from stasis_app.errors import (
     EsConnectionError,
     EsHttpError,
 )
-from stasis_app.events.elastic import without_credentials
-from stasis_app.redact import redact_url
+from stasis_app.redact import redact_url, without_credentials
 
 TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
 DASHBOARDS: Final = Path(__file__).resolve().parents[2] / "dashboards" / "cti-calls.ndjson"
 TEMPLATE_NAME: Final = "logs-cti.calls"
 POLICY_NAME: Final = "cti-calls"
+CUSTOM_NAME: Final = "cti-events@custom"
 _TIMEOUT: Final = aiohttp.ClientTimeout(total=30)
 
 
@@ -46,6 +56,17 @@ class Distribution:
     def has_ilm(self) -> bool:
         return self.name == "elasticsearch"
 
+    @property
+    def ignores_missing_components(self) -> bool:
+        """``ignore_missing_component_templates``: Elasticsearch 8.7 and later, not OpenSearch."""
+        if self.name != "elasticsearch":
+            return False
+        try:
+            major, minor = (int(part) for part in self.version.split(".")[:2])
+        except ValueError:
+            return False
+        return (major, minor) >= (8, 7)
+
 
 @dataclass(frozen=True, slots=True)
 class SetupReport:
@@ -55,11 +76,16 @@ class SetupReport:
     dashboards: int | None  # saved objects imported, None when Kibana was not asked
 
 
-def index_template(*, lifecycle: str | None = None) -> dict[str, Any]:
-    """The index template body; with ``lifecycle``, its backing indices use that ILM policy."""
+def index_template(
+    *, lifecycle: str | None = None, ignore_missing_custom: bool = False
+) -> dict[str, Any]:
+    """The index template body; with ``lifecycle``, its backing indices use that ILM policy;
+    with ``ignore_missing_custom``, a deleted ``cti-events@custom`` does not stop indexing."""
     body: dict[str, Any] = json.loads((TEMPLATES / "index-template.json").read_text())
     if lifecycle is not None:
         body["template"].setdefault("settings", {})["index.lifecycle.name"] = lifecycle
+    if ignore_missing_custom:
+        body["ignore_missing_component_templates"] = [CUSTOM_NAME]
     return body
 
 
@@ -99,6 +125,17 @@ async def _call(
         raise EsHttpError(method, url, response.status, f"not JSON: {text[:200]}") from None
 
 
+async def _exists(url: str, *, headers: Mapping[str, str] | None) -> bool:
+    """``GET url``: True on 2xx, False on 404; any other answer raises as :func:`_call` does."""
+    try:
+        await _call("GET", url, headers=headers)
+    except EsHttpError as exc:
+        if exc.status == 404 and not isinstance(exc, EsAuthError):
+            return False
+        raise
+    return True
+
+
 async def detect(es_url: str, *, headers: Mapping[str, str] | None = None) -> Distribution:
     """Ask ``GET /`` which server this is: OpenSearch says ``version.distribution``."""
     answer = await _call("GET", es_url.rstrip("/") + "/", headers=headers)
@@ -118,13 +155,55 @@ async def install_lifecycle(
     return POLICY_NAME
 
 
+async def install_custom_component(
+    es_url: str, *, headers: Mapping[str, str] | None = None
+) -> bool:
+    """Create ``cti-events@custom`` empty if it is absent; never touch an existing one.
+    Returns True when it was created."""
+    url = f"{es_url.rstrip('/')}/_component_template/{CUSTOM_NAME}"
+    if await _exists(url, headers=headers):
+        return False
+    body = {"template": {}, "_meta": {"description": "operators' changes to cti events"}}
+    await _call("PUT", url, headers=headers, json_body=body)
+    return True
+
+
 async def install_template(
-    es_url: str, *, lifecycle: str | None = None, headers: Mapping[str, str] | None = None
+    es_url: str,
+    *,
+    lifecycle: str | None = None,
+    ignore_missing_custom: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> str:
     """PUT the composable index template for ``logs-cti.calls-*``. Returns its name."""
     url = f"{es_url.rstrip('/')}/_index_template/{TEMPLATE_NAME}"
-    await _call("PUT", url, headers=headers, json_body=index_template(lifecycle=lifecycle))
+    body = index_template(lifecycle=lifecycle, ignore_missing_custom=ignore_missing_custom)
+    await _call("PUT", url, headers=headers, json_body=body)
     return TEMPLATE_NAME
+
+
+async def ensure_template(es_url: str, *, headers: Mapping[str, str] | None = None) -> bool:
+    """Install the index template (with its custom component, and on Elasticsearch the lifecycle
+    policy unless one exists) when it is missing; leave an existing one alone. Returns True when
+    it installed it. Raises :class:`EsAuthError` when the credentials may not, and
+    :class:`EsConnectionError` / :class:`EsHttpError` as :func:`setup` does."""
+    base = es_url.rstrip("/")
+    if await _exists(f"{base}/_index_template/{TEMPLATE_NAME}", headers=headers):
+        return False
+    distribution = await detect(es_url, headers=headers)
+    await install_custom_component(es_url, headers=headers)
+    lifecycle = None
+    if distribution.has_ilm:
+        lifecycle = POLICY_NAME
+        if not await _exists(f"{base}/_ilm/policy/{POLICY_NAME}", headers=headers):
+            await install_lifecycle(es_url, headers=headers)
+    await install_template(
+        es_url,
+        lifecycle=lifecycle,
+        ignore_missing_custom=distribution.ignores_missing_components,
+        headers=headers,
+    )
+    return True
 
 
 async def import_dashboards(
@@ -175,7 +254,16 @@ async def setup(
     if distribution.has_ilm and retention_days > 0:
         lifecycle = await install_lifecycle(es_url, retention_days=retention_days, headers=headers)
         progress(f"lifecycle policy {lifecycle}: delete after {int(retention_days)} days")
-    template = await install_template(es_url, lifecycle=lifecycle, headers=headers)
+    if await install_custom_component(es_url, headers=headers):
+        progress(f"component template {CUSTOM_NAME}: created empty, for your own changes")
+    else:
+        progress(f"component template {CUSTOM_NAME}: exists, left as it is")
+    template = await install_template(
+        es_url,
+        lifecycle=lifecycle,
+        ignore_missing_custom=distribution.ignores_missing_components,
+        headers=headers,
+    )
     progress(f"index template {template} (priority 500) for logs-cti.calls-*")
     imported = None
     if kibana_url:

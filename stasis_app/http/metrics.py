@@ -35,7 +35,14 @@ from stasis_app.http.models import ErrorOut
 from stasis_app.http.seams import WorkerStatus
 
 UNMATCHED = "unmatched"  # the route label of a request no route matched (bounded cardinality)
-SINK_STATES = ("starting", "running", "backing-off", "stopped-auth", "stopped")
+SINK_STATES = (
+    "starting",
+    "running",
+    "backing-off",
+    "stopped-auth",
+    "stopped-no-template",
+    "stopped",
+)
 
 
 class HttpCounts:

@@ -186,7 +186,9 @@ class ProblemOut(_Response):
 class ShippingOut(_Response):
     """The Elasticsearch sink; counts of the store's outbox as the sink last read them."""
 
-    state: str = Field(description="starting, running, backing-off, stopped-auth or stopped")
+    state: str = Field(
+        description="starting, running, backing-off, stopped-auth, stopped-no-template or stopped"
+    )
     shipped: int = Field(ge=0, description="Events delivered by this process")
     pending: int = Field(ge=0, description="Events waiting to be shipped")
     dead_letters: int = Field(ge=0, description="Events refused for their content")

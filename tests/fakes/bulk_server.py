@@ -7,6 +7,14 @@ action/source pairs, one ``items`` entry per action in request order, ``create``
 :meth:`BulkServer.down` / :meth:`BulkServer.up` stop listening (connections are refused) and
 start again on the same port.
 
+Templates behave as the servers' do: ``GET`` answers 404 ``resource_not_found_exception`` for a
+missing index template, component template or ILM policy; an index template naming a component
+that does not exist is refused (unless Elasticsearch >= 8.7 is told to ignore it with
+``ignore_missing_component_templates``, a key OpenSearch and older Elasticsearch reject); with
+``read_only`` every PUT is a 403 ``security_exception`` (an API key without
+``manage_index_templates``). A create into an index no template matches lands in
+``plain_indices``: what a test asserts never happens.
+
 What a test asserts on: ``docs`` (by _id), ``created`` (successful creates per _id: exactly-once
 means every value is 1) and ``attempts`` (create actions received per _id).
 """
@@ -14,6 +22,7 @@ means every value is 1) and ``attempts`` (create actions received per _id).
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import threading
 from collections import Counter, deque
@@ -79,8 +88,11 @@ class BulkServer:
     created: Counter[str] = field(default_factory=Counter)
     attempts: Counter[str] = field(default_factory=Counter)
     bulk_requests: int = 0
+    read_only: bool = False  # PUTs of templates and policies answer 403
     templates: dict[str, Any] = field(default_factory=dict)
+    components: dict[str, Any] = field(default_factory=dict)
     policies: dict[str, Any] = field(default_factory=dict)
+    plain_indices: set[str] = field(default_factory=set)
     imports: list[list[dict[str, Any]]] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -94,7 +106,11 @@ class BulkServer:
         app.router.add_get("/", self._root)
         app.router.add_post("/_bulk", self._bulk)
         app.router.add_put("/_index_template/{name}", self._template)
+        app.router.add_get("/_index_template/{name}", self._get_template)
+        app.router.add_put("/_component_template/{name}", self._component)
+        app.router.add_get("/_component_template/{name}", self._get_component)
         app.router.add_put("/_ilm/policy/{name}", self._policy)
+        app.router.add_get("/_ilm/policy/{name}", self._get_policy)
         app.router.add_post("/api/saved_objects/_import", self._import)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
         await self._runner.setup()
@@ -191,15 +207,80 @@ class BulkServer:
         if "@timestamp" not in source:  # what a data stream says
             error = {"type": "illegal_argument_exception", "reason": "data stream timestamp"}
             return {"create": {**head, "status": 400, "error": error}}
+        if not any(_matches(t, index) for t in self.templates.values()):
+            self.plain_indices.add(index)
         self.docs[doc_id] = source
         self.indices[doc_id] = index
         self.created[doc_id] += 1
         return {"create": {**head, "status": 201, "result": "created", "_version": 1}}
 
-    async def _template(self, request: web.Request) -> web.Response:
+    def _refused(self, request: web.Request) -> web.Response | None:
         if (denied := self._unauthorized(request)) is not None:
             return denied
+        if not self.read_only:
+            return None
+        reason = f"action [{request.path}] is unauthorized for API key"
+        body = {"error": {"type": "security_exception", "reason": reason}, "status": 403}
+        return web.json_response(body, status=403)
+
+    @property
+    def _ignores_missing(self) -> bool:
+        if self.distribution == "opensearch":
+            return False
+        major, minor = (int(p) for p in self.version.split(".")[:2])
+        return (major, minor) >= (8, 7)
+
+    async def _get_template(self, request: web.Request) -> web.Response:
+        if (denied := self._unauthorized(request)) is not None:
+            return denied
+        name = request.match_info["name"]
+        if name not in self.templates:
+            return _not_found(f"index template matching [{name}] not found")
+        found = [{"name": name, "index_template": self.templates[name]}]
+        return web.json_response({"index_templates": found})
+
+    async def _component(self, request: web.Request) -> web.Response:
+        if (denied := self._refused(request)) is not None:
+            return denied
+        self.components[request.match_info["name"]] = await request.json()
+        return web.json_response({"acknowledged": True})
+
+    async def _get_component(self, request: web.Request) -> web.Response:
+        if (denied := self._unauthorized(request)) is not None:
+            return denied
+        name = request.match_info["name"]
+        if name not in self.components:
+            return _not_found(f"component template matching [{name}] not found")
+        found = [{"name": name, "component_template": self.components[name]}]
+        return web.json_response({"component_templates": found})
+
+    async def _get_policy(self, request: web.Request) -> web.Response:
+        if (denied := self._unauthorized(request)) is not None:
+            return denied
+        name = request.match_info["name"]
+        if self.distribution == "opensearch":
+            return _bad(f"no handler found for uri [{request.path}] and method [GET]")
+        if name not in self.policies:
+            return _not_found(f"Lifecycle policy not found: {name}")
+        return web.json_response({name: {"version": 1, "policy": self.policies[name]["policy"]}})
+
+    async def _template(self, request: web.Request) -> web.Response:
+        if (denied := self._refused(request)) is not None:
+            return denied
         body = await request.json()
+        ignored = body.get("ignore_missing_component_templates")
+        if ignored is not None and not self._ignores_missing:
+            return _bad("[index_template] unknown field [ignore_missing_component_templates]")
+        missing = [
+            c
+            for c in body.get("composed_of", [])
+            if c not in self.components and c not in (ignored or [])
+        ]
+        if missing:
+            name = request.match_info["name"]
+            return _bad(
+                f"index template [{name}] specifies component templates {missing} that do not exist"
+            )
         if self.distribution == "opensearch":
             settings = body.get("template", {}).get("settings", {})
             if "index.lifecycle.name" in settings:
@@ -211,7 +292,7 @@ class BulkServer:
         return web.json_response({"acknowledged": True})
 
     async def _policy(self, request: web.Request) -> web.Response:
-        if (denied := self._unauthorized(request)) is not None:
+        if (denied := self._refused(request)) is not None:
             return denied
         if self.distribution == "opensearch":
             return _bad(f"no handler found for uri [{request.path}] and method [PUT]")
@@ -242,6 +323,15 @@ class BulkServer:
 def _bad(reason: str) -> web.Response:
     error = {"type": "illegal_argument_exception", "reason": reason}
     return web.json_response({"error": error, "status": 400}, status=400)
+
+
+def _not_found(reason: str) -> web.Response:
+    error = {"type": "resource_not_found_exception", "reason": reason}
+    return web.json_response({"error": error, "status": 404}, status=404)
+
+
+def _matches(template: dict[str, Any], index: str) -> bool:
+    return any(fnmatch.fnmatchcase(index, p) for p in template.get("index_patterns", []))
 
 
 def _mapping_types(mapping: dict[str, Any]) -> set[str]:

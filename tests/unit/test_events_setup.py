@@ -60,7 +60,7 @@ async def test_setup_on_elasticsearch_installs_policy_template_and_dashboards() 
         template = server.templates["logs-cti.calls"]
         assert template["template"]["settings"]["index.lifecycle.name"] == "cti-calls"
         assert report.dashboards == len(server.imports[0]) > 0
-        assert len(lines) == 4
+        assert len(lines) == 5
     finally:
         await server.stop()
 

@@ -30,6 +30,7 @@ CASES = [
     ({"dead_tasks": (SHIPPER_DIED,)}, [("task-dead", False)], "degraded"),
     ({"endpoints_connected": False}, [("endpoints-disconnected", False)], "degraded"),
     ({"sink_state": "stopped-auth"}, [("shipping-stopped", False)], "degraded"),
+    ({"sink_state": "stopped-no-template"}, [("shipping-stopped", False)], "degraded"),
     ({"sink_state": "stopped"}, [("shipping-stopped", False)], "degraded"),
     ({"sink_state": "backing-off"}, [("shipping-backing-off", False)], "degraded"),
     ({"sink_state": "starting"}, [], "ok"),

@@ -8,9 +8,9 @@ import pytest
 import structlog
 
 from stasis_app.errors import ConfigError, EsConnectionError, EsHttpError
-from stasis_app.events.elastic import ElasticSink, without_credentials
+from stasis_app.events.elastic import ElasticSink
 from stasis_app.events.setup import detect, setup
-from stasis_app.redact import redact_url, split_credentials
+from stasis_app.redact import redact_url, split_credentials, without_credentials
 from stasis_app.settings import Settings
 from tests.fakes.bulk_server import BulkServer
 
