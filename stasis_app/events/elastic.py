@@ -213,9 +213,11 @@ class ElasticSink:
             try:
                 installed = await ensure_template(self.url, headers=self._headers)
             except EsHttpError as exc:
+                if isinstance(exc, EsAuthError) and exc.status == 401:
+                    raise  # the credentials themselves are wrong: stopped-auth, as for _bulk
                 if not isinstance(exc, EsAuthError) and (exc.status >= 500 or exc.status == 429):
                     problem = str(exc)
-                else:
+                else:  # 403: allowed to write, not to manage templates; other 4xx: refused
                     raise EsTemplateMissing(self.url, TEMPLATE_NAME, str(exc)) from exc
             except EsConnectionError as exc:
                 problem = str(exc)

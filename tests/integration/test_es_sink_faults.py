@@ -263,8 +263,14 @@ async def test_a_401_stops_the_sink_loudly_and_keeps_the_events(
                 lambda: asyncio.sleep(0, sink.status.state == "stopped-auth"), what="stopped"
             )
             assert "401" in (sink.status.last_error or "")
-            pending, _ = await asyncio.to_thread(store.outbox_counts)
-            assert pending == len(expected)
+
+            async def all_kept() -> bool:
+                # The sink now stops at its template check, before the writer may have
+                # committed the calls: wait for them, then they must all still be pending.
+                pending, _ = await asyncio.to_thread(store.outbox_counts)
+                return bool(pending == len(expected))
+
+            await async_wait_until(all_kept, what="every event kept pending")
     assert server.docs == {}
     errors = [e for e in logs if e["log_level"] == "error"]
     assert [e["event"] for e in errors] == ["es.sink_stopped_auth"]
