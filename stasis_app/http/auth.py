@@ -73,9 +73,9 @@ def bearer_from_header(value: str | None) -> str | None:
 _scheme = HTTPBearer(auto_error=False, description="The worker's CTI_API_TOKEN")
 
 
-def is_open(method: str, path: str) -> bool:
+def is_open(method: str, path: str, opened: frozenset[tuple[str, str]] = OPEN) -> bool:
     method = "GET" if method == "HEAD" else method
-    return method == "OPTIONS" or (method, path) in OPEN or path.startswith(OPEN_PREFIXES)
+    return method == "OPTIONS" or (method, path) in opened or path.startswith(OPEN_PREFIXES)
 
 
 def same_origin(headers: Headers, scheme: str) -> bool:
@@ -97,14 +97,11 @@ class AuthGate:
         self.app = app
         self.token = token
         self.sessions = sessions
-        self.also_open = frozenset(also_open)  # GET paths opened by a setting (/metrics)
+        # OPEN plus the GET paths a setting opens (/metrics with CTI_METRICS_PUBLIC).
+        self.opened = OPEN | {("GET", path) for path in also_open}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or is_open(scope["method"], scope["path"])
-            or (scope["method"] in ("GET", "HEAD") and scope["path"] in self.also_open)
-        ):
+        if scope["type"] != "http" or is_open(scope["method"], scope["path"], self.opened):
             await self.app(scope, receive, send)
             return
         refusal = self._refusal(scope)
