@@ -4,7 +4,8 @@
 # the lab's ARI password hash by the hash of $CTI_ARI_PASSWORD, and each phone's lab password
 # (password = testNNNN) by $CTI_SIP_PASSWORD_NNNN. It refuses to start when one of them is
 # missing, a placeholder or shorter than 24 characters (check-secrets.sh). Optional:
-# CTI_EXTERNAL_ADDRESS (the host's address as phones on other machines see it, for SIP and SDP)
+# CTI_ASTERISK_METRICS_PASSWORD (res_prometheus's Basic auth password at :8088/metrics; unset,
+# Asterisk serves no metrics), CTI_EXTERNAL_ADDRESS (the host's address as phones on other machines see it, for SIP and SDP)
 # and CTI_RTP_START/CTI_RTP_END (the RTP range; compose publishes the same one).
 set -eu
 . /usr/local/bin/check-secrets.sh
@@ -19,6 +20,9 @@ check_all() {  # check_all PJSIP_CONF: every secret this container needs, all pr
     for ext in $(sip_extensions "$1"); do
         check_secret "CTI_SIP_PASSWORD_$ext" || failed=1
     done
+    if [ -n "${CTI_ASTERISK_METRICS_PASSWORD:-}" ]; then
+        check_secret CTI_ASTERISK_METRICS_PASSWORD || failed=1
+    fi
     return "$failed"
 }
 
@@ -40,6 +44,13 @@ for ext in $(sip_extensions /etc/asterisk/pjsip.conf); do
     escaped=$(printf '%s' "$sip" | sed 's/[|&\\]/\\&/g')
     sed -i "s|^password = test${ext}\$|password = ${escaped}|" /etc/asterisk/pjsip.conf
 done
+if [ -n "${CTI_ASTERISK_METRICS_PASSWORD:-}" ]; then
+    escaped=$(printf '%s' "$CTI_ASTERISK_METRICS_PASSWORD" | sed 's/[|&\\]/\\&/g')
+    sed -i "s|^auth_password = .*|auth_password = ${escaped}|" /etc/asterisk/prometheus.conf
+else
+    # No password of the operator's: no metrics, rather than the lab's password.
+    sed -i "s/^enabled = yes/enabled = no/" /etc/asterisk/prometheus.conf
+fi
 if [ -n "${CTI_EXTERNAL_ADDRESS:-}" ]; then
     for transport in transport-udp transport-tcp; do
         sed -i "/^\[${transport}\]/a external_media_address = ${CTI_EXTERNAL_ADDRESS}\nexternal_signaling_address = ${CTI_EXTERNAL_ADDRESS}\nlocal_net = ${CTI_LOCAL_NET:-172.16.0.0/12}" /etc/asterisk/pjsip.conf

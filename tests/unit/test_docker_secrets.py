@@ -82,3 +82,32 @@ def test_the_shell_and_python_rules_are_the_same() -> None:
     assert set(secrets.group(1).split()) == PLACEHOLDER_SECRETS
     assert tuple(markers.group(1).split()) == PLACEHOLDER_MARKERS
     assert f"MIN_SECRET_LENGTH={MIN_SECRET_LENGTH}" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        (None, False),  # unset: the entrypoint turns Asterisk's metrics off instead
+        (STRONG, False),
+        ("cti-lab-metrics", True),  # the lab's password in asterisk/etc/prometheus.conf
+        ("change-me", True),
+    ],
+)
+def test_the_asterisk_metrics_password_is_optional_but_never_weak(
+    tmp_path: object, value: str | None, refused: bool
+) -> None:
+    """res_prometheus's password is checked like the others when the operator sets one."""
+    env = good() if value is None else good() | {"CTI_ASTERISK_METRICS_PASSWORD": value}
+    done = check(tmp_path, env)
+    assert done.returncode == (1 if refused else 0)
+    assert ("CTI_ASTERISK_METRICS_PASSWORD: " in done.stderr) == refused
+
+
+def test_the_lab_metrics_password_is_the_one_the_entrypoint_replaces() -> None:
+    """The entrypoint's sed matches prometheus.conf's password and `enabled` lines."""
+    conf = (REPO_ROOT / "asterisk" / "etc" / "prometheus.conf").read_text()
+    script = (DOCKER / "asterisk-entrypoint.sh").read_text()
+    assert re.search(r"^auth_password = cti-lab-metrics$", conf, re.MULTILINE)
+    assert re.search(r"^enabled = yes$", conf, re.MULTILINE)
+    assert "s|^auth_password = .*|" in script
+    assert "s/^enabled = yes/enabled = no/" in script
