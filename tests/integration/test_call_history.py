@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -157,5 +159,84 @@ def test_events_reach_elasticsearch_exactly_once_across_an_outage(
         assert all(bulk.server.created[event_id] == 1 for event_id in expected)
         index = {bulk.server.indices[event_id] for event_id in expected}
         assert index == {"logs-cti.calls-default"}
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 8 MiB ext4 filesystem, loop-mounted, with no blocks reserved for root (the worker
+    runs as root here): filling it gives the store a real ENOSPC, as a full disk would."""
+    image, mount = tmp_path / "disk.img", tmp_path / "disk"
+    mount.mkdir()
+    with image.open("wb") as f:
+        f.truncate(8 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-m", "0", "-F", str(image)], check=True)
+    subprocess.run(["mount", "-o", "loop", str(image), str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    """Write zeros until the filesystem refuses: the disk is now full."""
+    filler = disk / "filler"
+    chunk = bytes(64 * 1024)
+    with filler.open("wb", buffering=0) as f:
+        while True:
+            try:
+                f.write(chunk)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                return filler
+
+
+def _problem_codes(worker: WorkerProcess) -> set[str]:
+    status, body = worker.api("GET", "/health")
+    assert status in (200, 503), body
+    return {p["code"] for p in body.get("problems", [])}
+
+
+def test_a_full_disk_under_the_store_loses_no_event(
+    lab: Lab, tmp_path: Path, small_disk: Path
+) -> None:
+    """With the history's filesystem full, calls go on; /health says the store is retrying;
+    once space returns every event of those calls is written, the same timeline as a call made
+    before the disk filled."""
+    worker = WorkerProcess(
+        tmp_path / "worker", extra_env={"CTI_DATA_DIR": str(small_disk / "data")}
+    ).start()
+    try:
+        with Phone("1000", "test1000", workdir=tmp_path / "phone") as phone:
+            phone.wait_registered()
+            _call_500_and_hang_up(lab, phone)
+            (control,) = wait_until(lambda: _ended_calls(worker), what="the control call")
+            expected = [e["action"] for e in _timeline(worker, control["call_id"])]
+
+            filler = _fill(small_disk)
+            for _ in range(3):
+                _call_500_and_hang_up(lab, phone)
+            worker.wait_for(
+                lambda: "store-retrying" in _problem_codes(worker),
+                timeout=15.0,
+                what="/health: the store retrying on the full disk",
+            )
+            assert worker.count("store.write_retry") > 0
+            assert len(worker.wait_summary(count=4)) == 4  # the calls went on meanwhile
+            assert len(_ended_calls(worker)) == 1  # and nothing of them is stored yet
+
+            filler.unlink()
+            worker.wait_for(
+                lambda: len(_ended_calls(worker)) == 4, timeout=20.0, what="the 3 calls stored"
+            )
+        for call in _ended_calls(worker):
+            assert [e["action"] for e in _timeline(worker, call["call_id"])] == expected
+        worker.wait_for(
+            lambda: "store-retrying" not in _problem_codes(worker),
+            timeout=10.0,
+            what="/health clear once the writes succeed",
+        )
     finally:
         worker.stop()
