@@ -15,6 +15,7 @@ import typer
 from stasis_app import logs
 from stasis_app.errors import ConfigError, CtiError
 from stasis_app.events import commands as events_commands
+from stasis_app.events.backup import register as register_backup_command
 from stasis_app.http.commands import register as register_api_commands
 from stasis_app.http.history_commands import register as register_history_commands
 from stasis_app.http.queue_commands import register as register_queue_commands
@@ -39,6 +40,7 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(sounds_app, name="sounds")
 app.add_typer(events_commands.app, name="calls")
 register_history_commands(events_commands.app)
+register_backup_command(events_commands.app)
 app.add_typer(events_commands.es_app, name="es")
 register_api_commands(app)
 register_queue_commands(app)

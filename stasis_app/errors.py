@@ -28,6 +28,7 @@ IVR file, an illegal state transition)::
     │                               (a url they carry never holds user:password@: redacted)
     │   ├── CallNotFound            no call with this id in the call store (carries the id)
     │   ├── StoreSchemaTooNew       the history file was made by a newer cti (file, both versions)
+    │   ├── BackupError             `cti calls backup` failed (the file and why); no copy is left
     │   ├── SubscriberLimit         the event bus has its CTI_MAX_SUBSCRIBERS streams already
     │   ├── EsConnectionError       Elasticsearch/OpenSearch/Kibana unreachable (url, reason)
     │   ├── EsHttpError             a non-2xx answer; carries method, url, status, body
@@ -225,6 +226,11 @@ class StoreSchemaTooNew(EventsError):
         self.path = path
         self.found = found
         self.supported = supported
+
+
+class BackupError(EventsError):
+    """``cti calls backup`` could not make the copy; the message names the file and why.
+    Nothing that looks complete is left at the destination."""
 
 
 class SubscriberLimit(EventsError):
