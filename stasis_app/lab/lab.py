@@ -1,8 +1,10 @@
 """Start, stop and inspect the lab Asterisk running in the cached sid rootfs.
 
-``chroot`` execs Asterisk, so the PID we start is Asterisk's own. Every operation is idempotent:
-``up`` on a running lab just reports it, ``down`` on a stopped lab only makes sure
-no process and no mount is left behind.
+Asterisk starts in PID and mount namespaces of its own (``unshare``): it sees only its own
+processes in a ``/proc`` mounted for it alone, and that mount never appears on the host. The
+pidfile holds Asterisk's pid as the host sees it. Every operation is idempotent: ``up`` on a
+running lab just reports it, ``down`` on a stopped lab only makes sure no process and no mount
+is left behind.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class Lab:
         self.paths = paths
         self.config_dir = config_dir
         self.progress = progress
+        self._launcher: int | None = None  # the unshare process this object started, if any
 
     # ------------------------------------------------------------------------------ lifecycle
     def up(self, *, install_prompts: Callable[[Path], None] | None = None) -> LabStatus:
@@ -91,7 +94,7 @@ class Lab:
         if install_prompts is not None:
             install_prompts(self.paths.rootfs)
         self._check_ports_free()
-        fs.mount_proc(self.paths.rootfs)
+        fs.unmount_proc(self.paths.rootfs)  # a host /proc left there by an older cti
         pid = self._spawn()
         self._wait_booted(pid)
         self._verify_modules()
@@ -120,7 +123,8 @@ class Lab:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(stray, signal.SIGKILL)
             _wait_gone(stray, 5.0)
-        fs.unmount_proc(self.paths.rootfs)
+        self._reap_launcher()
+        fs.unmount_proc(self.paths.rootfs)  # only an older cti's host mount can be there
         self.paths.pidfile.unlink(missing_ok=True)
 
     def status(self) -> LabStatus:
@@ -156,16 +160,29 @@ class Lab:
 
     # ------------------------------------------------------------------------------- helpers
     def _spawn(self) -> int:
-        """Start Asterisk in the rootfs; its pid (chroot execs it) goes to the pidfile.
+        """Start Asterisk in the rootfs, in new PID and mount namespaces; return its host pid
+        (also written to the pidfile).
 
-        posix_spawn rather than Popen: Asterisk outlives this object (``cti lab up`` returns
-        while it runs), and a Popen dropped with its child alive warns at garbage collection.
-        The child is reaped with waitpid, in _wait_booted or in down().
+        ``unshare --pid --fork --mount-proc`` makes Asterisk pid 1 of a namespace whose /proc,
+        mounted at the rootfs's /proc in a private mount namespace, shows no host process: a
+        compromised Asterisk cannot read or signal the host's processes through it, and the
+        host's mount table never carries it. ``--kill-child`` ends Asterisk if ``unshare``
+        is killed. posix_spawn rather than Popen: Asterisk outlives this object (``cti lab up``
+        returns while it runs), and a Popen dropped with its child alive warns at garbage
+        collection. ``unshare`` is reaped in ``_reap_launcher``.
         """
         self.paths.base.mkdir(parents=True, exist_ok=True)
+        rootfs = str(self.paths.rootfs)
         argv = [
+            "unshare",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount",
+            "--propagation=private",
+            f"--mount-proc={rootfs}/proc",
             "chroot",
-            str(self.paths.rootfs),
+            rootfs,
             "/usr/sbin/asterisk",
             "-f",  # stay in the foreground: this pid is Asterisk's for its whole life
             "-n",  # no ANSI colours in the console log
@@ -174,10 +191,10 @@ class Lab:
             "-G",
             "asterisk",
         ]
-        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+        unshare = shutil.which("unshare") or "/usr/bin/unshare"
         log_flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        pid = os.posix_spawn(
-            chroot,
+        self._launcher = os.posix_spawn(
+            unshare,
             argv,
             os.environ,
             file_actions=[
@@ -187,14 +204,41 @@ class Lab:
             ],
             setsid=True,  # Ctrl-C in the terminal is ours to handle, not Asterisk's
         )
+        pid = self._namespace_init(self._launcher)
         self.paths.pidfile.write_text(f"{pid}\n")
         return pid
+
+    def _namespace_init(self, launcher: int) -> int:
+        """The host pid of ``unshare``'s child (Asterisk, pid 1 inside), once it has forked."""
+        deadline = time.monotonic() + 5.0
+        children = Path(f"/proc/{launcher}/task/{launcher}/children")
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                found = children.read_text().split()
+                if found:
+                    return int(found[0])
+            code = _exit_code(launcher)
+            if code is not None:
+                raise LabError(
+                    f"unshare exited ({code}) before starting Asterisk:\n{self._console_tail()}"
+                )
+            time.sleep(0.005)
+        raise LabError("unshare did not start Asterisk within 5 s")
+
+    def _reap_launcher(self) -> None:
+        """Collect ``unshare`` once Asterisk has ended (it exits with Asterisk's status)."""
+        launcher, self._launcher = self._launcher, None
+        if launcher is not None:
+            _wait_gone(launcher, 5.0)
 
     def _wait_booted(self, pid: int) -> None:
         deadline = time.monotonic() + BOOT_TIMEOUT
         while time.monotonic() < deadline:
-            code = _exit_code(pid)
+            # unshare exits with Asterisk's status; Asterisk itself is not our child.
+            launcher = self._launcher
+            code = _exit_code(pid) if launcher is None else _exit_code(launcher)
             if code is not None:
+                self._launcher = None
                 self.paths.pidfile.unlink(missing_ok=True)
                 fs.unmount_proc(self.paths.rootfs)
                 raise LabError(
