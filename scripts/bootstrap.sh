@@ -32,19 +32,26 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-python=python3
+# Debian's own python3 (installed above) rather than whichever comes first in PATH: the worker
+# runs as the unprivileged account `cti` (stasis_app/lab/worker_account.py), which must be able
+# to read the interpreter, and a Python under /root (pyenv, say) is unreadable to it.
+python=/usr/bin/python3
+if ! [ -x "$python" ] || ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    python=python3
+fi
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     say "Python >= 3.11 is required; $("$python" --version) found"
     exit 1
 fi
 
-# Reinstall the venv only when the dependency list or the lock changed. The product's packages
+# Reinstall the venv only when the dependency list, the lock or the interpreter changed. The product's packages
 # come from requirements.lock (what the Docker image runs); the dev extras (test tools) are
 # resolved around them and never enter the image.
 stamp=.venv/.cti-deps
-want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
+want=$( (cat pyproject.toml requirements.lock; readlink -f "$(command -v "$python")") | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/cti ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "creating the Python environment in .venv"
+    rm -rf .venv  # a venv keeps the interpreter it was made with
     "$python" -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check --upgrade pip
     .venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'

@@ -6,6 +6,8 @@ import asyncio
 import importlib
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +25,14 @@ from stasis_app.ivr import IvrDefinition, sound_files
 from stasis_app.ivr import load as load_definition
 from stasis_app.lab import Lab, LabPaths, lab_environ
 from stasis_app.lab.prompts import SOUNDS_DIR, install_lab_prompts
+from stasis_app.lab.worker_account import (
+    WORKER_ACCOUNT,
+    Account,
+    account_for,
+    blocked_for,
+    hand_over,
+    what_the_worker_reads,
+)
 from stasis_app.queues.loader import load as load_queues
 from stasis_app.queues.model import QueueConfig
 from stasis_app.service import load_ivr, run_worker
@@ -137,6 +147,7 @@ def run(
         settings = Settings.from_environ(env)
         logs.configure(settings.log_format)
         load_ivr(settings)  # refuse to start on an invalid IVR before touching Asterisk
+        account = _worker_account(env, settings) if the_lab is not None else None
         if the_lab is not None:
             the_lab.up(install_prompts=_install_prompts)
             # The lab's own terminal: showing its token is what lets a person sign in.
@@ -147,6 +158,11 @@ def run(
                 f"token {settings.api_token} (kept in {settings.data_dir / 'api-token'})",
                 err=True,
             )
+        if account is not None:
+            code = _run_as(account, env, settings)
+            if code != 0:
+                raise typer.Exit(code=code)
+            return
         pidfile = _pidfile(settings)
         pidfile.parent.mkdir(parents=True, exist_ok=True)
         pidfile.write_text(f"{os.getpid()}\n")
@@ -163,6 +179,53 @@ def run(
                 the_lab.down()
             except CtiError as exc:
                 typer.secho(f"error stopping the lab: {exc}", fg=typer.colors.RED, err=True)
+
+
+def _worker_account(env: dict[str, str], settings: Settings) -> Account | None:
+    """Under ``--lab`` as root: the unprivileged account to run the worker as, or None to run
+    it in this process (already unprivileged, ``CTI_WORKER_USER=root``, or an account that
+    cannot read the code: then a warning says which folder stops it)."""
+    if os.geteuid() != 0:
+        return None
+    wanted = env.get("CTI_WORKER_USER") or WORKER_ACCOUNT
+    account = account_for(wanted)
+    if account.is_root:
+        return None
+    blocked = blocked_for(account, what_the_worker_reads(settings.ivr_file, settings.data_dir))
+    if blocked is not None:
+        typer.secho(
+            f"cti: warning: the worker runs as root, because the account {account.name!r} "
+            f"cannot read {blocked}. Put the project and its Python where other accounts can "
+            "read them (e.g. a clone in /opt or /srv; ./run.sh builds .venv on Debian's "
+            "python3), or set CTI_WORKER_USER=root to choose root (docs/security.md).",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        return None
+    return account
+
+
+def _run_as(account: Account, env: dict[str, str], settings: Settings) -> int:
+    """Run the worker (``cti run`` without ``--lab``) as ``account`` and wait for it; return its
+    exit code. It gets a process group of its own so that Ctrl-C reaches it once, from us."""
+    hand_over(settings.data_dir, account)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "stasis_app", "run"],
+        env=env,
+        user=account.uid,
+        group=account.gid,
+        extra_groups=[],
+        umask=0o077,
+        process_group=0,
+    )
+    typer.echo(f"cti: worker pid {child.pid} runs as {account.name!r}", err=True)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    return child.wait()
 
 
 def _pidfile(settings: Settings) -> Path:

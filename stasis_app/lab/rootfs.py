@@ -141,24 +141,23 @@ def debootstrap_failure(code: int, text: str) -> LabError:
 HOST_ACCOUNT = "cti-asterisk"
 
 
-def host_account() -> tuple[int, int]:
-    """uid and gid of the host's ``cti-asterisk`` system account, made on first use."""
+def host_account(name: str = HOST_ACCOUNT, comment: str = "cti lab Asterisk") -> tuple[int, int]:
+    """uid and gid of the host system account ``name`` (no home, no shell), made on first use."""
     try:
-        entry = pwd.getpwnam(HOST_ACCOUNT)
+        entry = pwd.getpwnam(name)
     except KeyError:
         useradd = shutil.which("useradd") or "/usr/sbin/useradd"
         made = subprocess.run(
             [useradd, "--system", "--user-group", "--no-create-home", "--home-dir",
-             "/nonexistent", "--shell", "/usr/sbin/nologin", "--comment", "cti lab Asterisk",
-             HOST_ACCOUNT],
+             "/nonexistent", "--shell", "/usr/sbin/nologin", "--comment", comment, name],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if made.returncode != 0:
             raise LabError(
-                f"cannot create the host account {HOST_ACCOUNT} for the lab Asterisk: "
+                f"cannot create the host account {name} ({comment}): "
                 f"{made.stderr.strip() or made.returncode}"
             ) from None
-        entry = pwd.getpwnam(HOST_ACCOUNT)
+        entry = pwd.getpwnam(name)
     return entry.pw_uid, entry.pw_gid
 
 

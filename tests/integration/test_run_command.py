@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,7 @@ import pytest
 from stasis_app.lab import Lab
 from stasis_app.lab.prompts import install_lab_prompts
 from stasis_app.lab.rootfs import proc_mounted
+from stasis_app.lab.worker_account import WORKER_ACCOUNT
 from tests.sipkit.ports import free_port
 from tests.waiting import wait_until
 
@@ -33,13 +38,28 @@ def _connected_health(port: int) -> dict[str, Any] | None:
     return health if health.get("ari_connected") else None
 
 
-def test_run_lab_starts_everything_and_ctrl_c_stops_everything(lab: Lab, tmp_path: Path) -> None:
+@pytest.fixture
+def reachable_dir() -> Iterator[Path]:
+    """A folder the unprivileged worker account can reach (pytest's own are root's, 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="cti-run-test-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_run_lab_starts_everything_and_ctrl_c_stops_everything(
+    lab: Lab, tmp_path: Path, reachable_dir: Path
+) -> None:
     """`cti run --lab` starts Asterisk (endpoints 1000 and 2000 listed) and the worker with its
-    REST API; SIGINT (Ctrl-C) stops the worker and the lab: no process, no /proc mount left."""
+    REST API, the worker as the unprivileged `cti` account owning a private data directory;
+    SIGINT (Ctrl-C) stops the worker and the lab: no process, no /proc mount left."""
     lab.down()
     port = free_port(udp=False)
+    data = reachable_dir / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTI_")}
-    env |= {"CTI_DATA_DIR": str(tmp_path / "data"), "CTI_HTTP_PORT": str(port)}
+    env |= {"CTI_DATA_DIR": str(data), "CTI_HTTP_PORT": str(port)}
     env["CTI_LAB_DIR"] = str(lab.paths.base)
     with (tmp_path / "run.log").open("wb") as log:
         proc = subprocess.Popen(
@@ -58,7 +78,19 @@ def test_run_lab_starts_everything_and_ctrl_c_stops_everything(lab: Lab, tmp_pat
         endpoints = lab.cli("pjsip show endpoints")
         assert "1000/1000" in endpoints
         assert "2000/2000" in endpoints
-        assert (tmp_path / "data" / "api-token").stat().st_mode & 0o777 == 0o600
+
+        account = pwd.getpwnam(WORKER_ACCOUNT)
+        worker = int((data / "worker.pid").read_text())
+        assert worker != proc.pid
+        assert os.stat(f"/proc/{worker}").st_uid == account.pw_uid, (
+            tmp_path / "run.log"
+        ).read_text()
+        assert "warning" not in (tmp_path / "run.log").read_text()  # no fall-back to root
+        for path, mode in ((data, 0o700), (data / "api-token", 0o600)):
+            assert (path.stat().st_uid, path.stat().st_mode & 0o777) == (account.pw_uid, mode)
+        history = data / "calls.sqlite3"
+        assert history.stat().st_uid == account.pw_uid
+        assert history.stat().st_mode & 0o077 == 0  # no one else reads callers' numbers
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0, (tmp_path / "run.log").read_text()
@@ -74,3 +106,4 @@ def test_run_lab_starts_everything_and_ctrl_c_stops_everything(lab: Lab, tmp_pat
     assert lab_running_after is None
     assert leftovers == []
     assert not mounted
+    assert not Path(f"/proc/{worker}").exists()
