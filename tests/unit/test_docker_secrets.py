@@ -111,3 +111,22 @@ def test_the_lab_metrics_password_is_the_one_the_entrypoint_replaces() -> None:
     assert re.search(r"^enabled = yes$", conf, re.MULTILINE)
     assert "s|^auth_password = .*|" in script
     assert "s/^enabled = yes/enabled = no/" in script
+
+
+def test_the_example_env_leaves_every_required_secret_empty() -> None:
+    """compose.yaml requires each secret with ${NAME:?...}, which refuses an empty value: the
+    example .env leaves them empty, so `docker compose config` (and `up`) with it unchanged
+    stops at once, naming the first one, instead of passing placeholders on to the containers."""
+    compose = (REPO_ROOT / "compose.yaml").read_text()
+    required = set(re.findall(r"\$\{(CTI_[A-Z0-9_]+):\?", compose))
+    example = dict(
+        line.split("=", 1)
+        for line in (REPO_ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert required >= {
+        "CTI_ARI_PASSWORD",
+        "CTI_API_TOKEN",
+        *(f"CTI_SIP_PASSWORD_{e}" for e in EXTENSIONS),
+    }
+    assert {name: example.get(name) for name in required} == dict.fromkeys(required, "")
