@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench import sipp
 from bench.metrics import AsteriskThreads, LogWatch, cpu_seconds, pct, taskprocessor_warnings
+from bench.node_peer import NodePeer
 from bench.sipp import Target
 from bench.targets import WorkerProcess
 from stasis_app.lab import Lab
@@ -35,6 +36,9 @@ class Step:
     tp_warnings: int
     asterisk_groups: dict[str, float]  # ms of Asterisk CPU per call, by what its threads do
     sipp_cpu_ms: float  # the load generator's own CPU per call (it shares the machine)
+    # The node peer's CPU per call, like the worker's (its idle cost on the other targets' steps);
+    # None when the run has no node peer.
+    node_cpu_ms: float | None = None
 
     @property
     def clean(self) -> bool:
@@ -42,8 +46,10 @@ class Step:
 
 
 class Stepper:
-    def __init__(self, lab: Lab, worker: WorkerProcess, work: Path) -> None:
-        self.lab, self.worker, self.work = lab, worker, work
+    def __init__(
+        self, lab: Lab, worker: WorkerProcess, work: Path, node: NodePeer | None = None
+    ) -> None:
+        self.lab, self.worker, self.work, self.node = lab, worker, work, node
         self.messages = lab.paths.log_dir / "messages"
 
     def step(self, target: Target, rate: float, seconds: float) -> Step:
@@ -53,6 +59,7 @@ class Stepper:
         watch = LogWatch(self.messages)
         threads0 = AsteriskThreads.read(asterisk, self.lab.cli("core show threads"))
         w0, a0 = cpu_seconds(self.worker.pid), cpu_seconds(asterisk)
+        n0 = self.node.cpu_seconds() if self.node is not None else None
         c0 = _children_cpu()
         t0 = time.time()
         runner = sipp.Sipp(target, self.work, calls=calls, rate=rate)
@@ -67,6 +74,7 @@ class Stepper:
         time.sleep(SETTLE)
         t1 = time.time()
         w1, a1 = cpu_seconds(self.worker.pid), cpu_seconds(asterisk)
+        n1 = self.node.cpu_seconds() if self.node is not None else None
         c1 = _children_cpu()
         groups = AsteriskThreads.read(asterisk, self.lab.cli("core show threads")).since(threads0)
         d2p = self.worker.digit_to_prompt(t0, t1) if target.name == "stasis" else []
@@ -88,6 +96,8 @@ class Stepper:
             tp_warnings=taskprocessor_warnings(watch.new_lines()),
             asterisk_groups={k: v * 1000 / calls for k, v in groups.items()},
             sipp_cpu_ms=(c1 - c0) * 1000 / calls,
+            # None also when the peer exited during the step: its CPU is then unknown.
+            node_cpu_ms=None if n0 is None or n1 is None else (n1 - n0) * 1000 / calls,
         )
 
 

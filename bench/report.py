@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import compare
+from bench.compare import highest_clean
 from bench.endurance import ChannelsLatency, Soak
 from bench.faults import AsteriskRestart, WorkerKill
 from bench.metrics import ASTERISK_GROUPS, ENDED
+from bench.node_peer import PEER_DIR
 from bench.ramp import Step
 
 CPU_TARGET_MS = 3.0
@@ -54,6 +59,19 @@ def machine(asterisk_version: str) -> list[str]:
     ]
 
 
+def peer_line() -> str:
+    """The node peer's runtime and library versions (from its package.json)."""
+    node = shutil.which("node")
+    version = (
+        subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout
+        if node
+        else ""
+    ).strip() or "not installed"
+    wanted = json.loads((PEER_DIR / "package.json").read_text())["dependencies"]
+    pinned = ", ".join(f"{name} {pin}" for name, pin in wanted.items())
+    return f"- the node peer: Node.js {version}; {pinned} (`bench/peers/node-ari-client/`)"
+
+
 def _ms(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -61,9 +79,9 @@ def _ms(value: float | None, digits: int = 1) -> str:
 def ramp_table(steps: list[Step]) -> list[str]:
     out = [
         "| rate/s | target | calls | answered | digit handled | INVITE→200 p50/p99 ms "
-        "| digit→BYE p50/p99 ms | worker CPU ms/call | Asterisk CPU ms/call "
+        "| digit→BYE p50/p99 ms | worker CPU ms/call | node CPU ms/call | Asterisk CPU ms/call "
         "| digit→prompt p50/p99 ms (worker) | loop lag worst ms | taskprocessor warnings |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in steps:
         share = 100 * s.handled / s.attempted
@@ -71,7 +89,8 @@ def ramp_table(steps: list[Step]) -> list[str]:
             f"| {s.rate:g} | {s.target} | {s.attempted} | {s.answered} "
             f"| {s.handled} ({share:.1f} %) | {_ms(s.invite_p50, 0)} / {_ms(s.invite_p99, 0)} "
             f"| {_ms(s.bye_p50, 0)} / {_ms(s.bye_p99, 0)} | {s.worker_cpu_ms:.2f} "
-            f"| {s.asterisk_cpu_ms:.2f} | {_ms(s.d2p_p50, 2)} / {_ms(s.d2p_p99, 2)} "
+            f"| {_ms(s.node_cpu_ms, 2)} | {s.asterisk_cpu_ms:.2f} "
+            f"| {_ms(s.d2p_p50, 2)} / {_ms(s.d2p_p99, 2)} "
             f"| {_ms(s.loop_lag_ms)} | {s.tp_warnings} |"
         )
     return out
@@ -81,26 +100,22 @@ def asterisk_table(steps: list[Step]) -> list[str]:
     """Asterisk's CPU per call by what its threads do: where the ARI path costs more."""
     groups = [*ASTERISK_GROUPS.values(), ENDED, "other threads"]
     out = [
-        "| rate/s | target | " + " | ".join(groups) + " | Asterisk | + worker | + SIPp "
+        "| rate/s | target | " + " | ".join(groups) + " | Asterisk | + worker | + node | + SIPp "
         "| machine share |",
-        "|---|---|" + "---|" * (len(groups) + 4),
+        "|---|---|" + "---|" * (len(groups) + 5),
     ]
     cores = os.cpu_count() or 1
     for s in steps:
         cells = " | ".join(f"{s.asterisk_groups.get(g, 0.0):.2f}" for g in groups)
-        total = s.asterisk_cpu_ms + s.worker_cpu_ms + s.sipp_cpu_ms
+        total = s.asterisk_cpu_ms + s.worker_cpu_ms + (s.node_cpu_ms or 0.0) + s.sipp_cpu_ms
         # CPU ms per call x calls per second / (1000 ms per core-second x cores)
         share = total * s.rate / (1000 * cores)
         out.append(
             f"| {s.rate:g} | {s.target} | {cells} | {s.asterisk_cpu_ms:.2f} "
-            f"| {s.worker_cpu_ms:.2f} | {s.sipp_cpu_ms:.2f} | {100 * share:.0f} % |"
+            f"| {s.worker_cpu_ms:.2f} | {_ms(s.node_cpu_ms, 2)} | {s.sipp_cpu_ms:.2f} "
+            f"| {100 * share:.0f} % |"
         )
     return out
-
-
-def highest_clean(steps: list[Step], target: str) -> float | None:
-    clean = [s.rate for s in steps if s.target == target and s.clean]
-    return max(clean, default=None)
 
 
 def targets(r: Results) -> list[str]:
@@ -131,7 +146,7 @@ def targets(r: Results) -> list[str]:
             f"| /channels p99 < {CHANNELS_TARGET_MS:g} ms with {c.live} live "
             f"| {_ms(c.p99)} ms | {_yes(ok) if c.live >= 500 or not ok else label} |"
         )
-    return out
+    return out + compare.target_rows(r.steps)
 
 
 def _yes(ok: bool) -> str:
@@ -149,26 +164,41 @@ def render(r: Results) -> str:
         r.command,
         "```",
         "",
+        "## Summary: our worker, the node ari-client peer and the dialplan IVR, per rate",
+        "",
+        "The same call (below) against each target in turn at each rate. *Program CPU* is the "
+        "process that runs the IVR's logic: the worker (Python) for **stasis**, node for "
+        "**node**; the dialplan IVR has none. Issue #14's targets: the worker at ≤ "
+        f"{compare.CPU_RATIO_TARGET:g} times the peer's CPU per call, and a higher clean rate.",
+        "",
+        *compare.summary(r.steps),
+        "",
         "## Machine",
         "",
         *machine(r.asterisk_version),
+        *([peer_line()] if any(s.target == compare.PEER for s in r.steps) else []),
         "",
         "## The call and how it is judged",
         "",
-        "Every call, for both targets: SIPp sends INVITE with digest auth, Asterisk answers, the "
+        "Every call, for every target: SIPp sends INVITE with digest auth, Asterisk answers, the "
         "caller hears the greeting (`welcome`, 2.5 s) for 2.5 s, sends one RFC 2833 digit `1`, "
         "Asterisk plays a second prompt (`invalid`, 1.96 s) and hangs up; SIPp answers the BYE. "
         "**stasis** is extension 500 through the worker (`bench/ivr.toml`); **dialplan** is the "
         "same IVR in pure dialplan (`Background`/`WaitExten`, context `cti-bench`, reachable only "
-        "from the bench's own endpoint, installed for the run and removed afterwards). A digit "
+        "from the bench's own endpoint, installed for the run and removed afterwards); **node** "
+        "is extension 700 of that context: `Answer()` then `Stasis(cti-node-peer)`, served by "
+        "the same IVR written with Node's `ari-client` as its own examples write one "
+        "(`bench/peers/node-ari-client/ivr.js`: play the greeting; on the digit stop it if it "
+        "is still playing and play the second prompt; hang up when that ends). A digit "
         "counts as *handled* only if Asterisk's BYE arrived within 2.5 s of it (SIPp's own "
-        "success count does not show this). CPU is utime+stime from /proc for the worker (all "
-        "threads) and Asterisk, divided by the calls of the step (it includes their idle cost "
-        "during the step). *digit→prompt* is the worker's own time from ChannelDtmfReceived to "
-        "the return of the next play request; *loop lag* is how late the worker's 50 ms "
-        "sleep woke (worst seen during the step).",
+        "success count does not show this). CPU is utime+stime from /proc for the worker, the "
+        "node process (all threads of each) and Asterisk, divided by the calls of the step (it "
+        "includes their idle cost during the step: the worker's and node's figures on the other "
+        "targets' steps are only that). *digit→prompt* is the worker's own time from "
+        "ChannelDtmfReceived to the return of the next play request; *loop lag* is how late the "
+        "worker's 50 ms sleep woke (worst seen during the step).",
         "",
-        "## Ramp: Stasis IVR and dialplan IVR, same run",
+        "## Ramp: Stasis IVR, node peer and dialplan IVR, same run",
         "",
         *ramp_table(r.steps),
         "",
@@ -177,8 +207,9 @@ def render(r: Results) -> str:
         "Per thread from /proc, grouped by the function each thread was started with (`core show "
         "threads`). The per-call threads (PBX and Stasis control) have ended by the time the "
         "step is read: they are the process total minus the live threads. The last columns add "
-        "the worker's CPU and SIPp's own (it shares the machine) and give the share of all cores "
-        "the three need at that rate: near 100 %, calls start to fail whoever is to blame.",
+        "the worker's CPU, the node peer's and SIPp's own (it shares the machine) and give the "
+        "share of all cores they need at that rate: near 100 %, calls start to fail whoever is "
+        "to blame.",
         "",
         *asterisk_table(r.steps),
         "",

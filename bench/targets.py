@@ -1,4 +1,5 @@
-"""The two things under test: the worker process (Stasis IVR) and the bench's dialplan IVR."""
+"""The things under test: the worker process (Stasis IVR) and the bench's dialplan IVR; the
+node peer (bench/node_peer.py) is reached through the same bench dialplan."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.metrics import Api
+from bench.node_peer import NODE_APP, NODE_SERVICE
 from bench.sipp import Target
 from stasis_app.lab import Lab
 from stasis_app.lab.credentials import lab_environ
@@ -25,7 +27,8 @@ STASIS = Target("stasis", "500", "1000", "test1000")
 
 # Same prompts as bench/ivr.toml. Background() + WaitExten() is the classic dialplan IVR; the
 # context is reachable only from the bench endpoint (nothing in extensions.conf includes it).
-EXTENSIONS_BENCH = """\
+# The node peer's number is answered here, as extensions.conf answers the worker's 500.
+EXTENSIONS_BENCH = f"""\
 ; Written by the load harness (bench/targets.py) for its run; removed afterwards.
 [cti-bench]
 exten => 600,1,Answer()
@@ -34,6 +37,9 @@ exten => 600,1,Answer()
  same => n,Playback(cti/invalid)
  same => n,Hangup()
 exten => 1,1,Playback(cti/invalid)
+ same => n,Hangup()
+exten => {NODE_SERVICE},1,Answer()
+ same => n,Stasis({NODE_APP})
  same => n,Hangup()
 """
 PJSIP_BENCH = """\
