@@ -30,8 +30,9 @@ from stasis_app.lab import Lab, LabPaths
 # py-spy frames -> what the worker was doing: the first category with a mark in the stack wins.
 # Several marks each, because py-spy cannot always walk a coroutine's stack down to its task.
 CATEGORIES = (
-    ("ARI REST (aiohttp)", ("AiohttpTransport.request", "ClientSession.", "ClientRequest.",
-                            "ClientResponse.", "BaseConnector.", "ResponseHandler.")),
+    ("ARI REST (HTTP client)", ("Http11Transport.", "http11.py", "AiohttpTransport.request",
+                                "ClientSession.", "ClientRequest.", "ClientResponse.",
+                                "BaseConnector.", "ResponseHandler.")),
     ("store writer thread", ("CallStore._write_loop",)),
     ("log writer thread", ("QueuedWriter",)),
     ("ARI events: websocket read and parse", ("EventStream._read", "Connection.recv",
