@@ -63,7 +63,9 @@ def _step_line(step: Step) -> str:
     return (
         f"{step.target} at {step.rate:g}/s: {step.handled}/{step.attempted} handled; CPU ms/call: "
         f"worker {step.worker_cpu_ms:.2f}, Asterisk {step.asterisk_cpu_ms:.2f}, "
-        f"SIPp {step.sipp_cpu_ms:.2f}; all three need {100 * share:.0f} % of the machine"
+        f"SIPp {step.sipp_cpu_ms:.2f}; all three need {100 * share:.0f} % of the machine; "
+        f"Asterisk warnings: {step.tp_warnings} taskprocessor, {step.session_warnings} HTTP "
+        f"session limit, {step.warnings} in all"
     )
 
 
