@@ -1,4 +1,4 @@
-"""Client CPU per ARI REST request: AiohttpTransport vs HttpxTransport (not a test).
+"""Client CPU per ARI REST request: Http11Transport vs AiohttpTransport vs HttpxTransport.
 
 A small aiohttp server answering like ARI (POST .../answer -> 204, POST .../play -> 201 + Playback
 JSON) runs in a *child process*, so ``time.process_time()`` in this process counts the client only.
@@ -24,7 +24,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from stasis_app.ari import AiohttpTransport, AriClient, ChannelId, RestTransport
+from stasis_app.ari import AiohttpTransport, AriClient, ChannelId, Http11Transport, RestTransport
 from stasis_app.ari.transport import HttpxTransport
 
 CHANNEL = ChannelId("1714557600.12")
@@ -75,6 +75,8 @@ async def wait_ready(port: int, deadline_s: float = 10.0) -> None:
 def make(kind: str, url: str) -> RestTransport:
     if kind == "aiohttp":
         return AiohttpTransport(url, "cti", "bench")
+    if kind == "http11":
+        return Http11Transport(url, "cti", "bench")
     return HttpxTransport(url, "cti", "bench")
 
 
@@ -116,7 +118,7 @@ async def main(port: int, n: int, concurrency: int, rounds: int) -> None:
         f"httpx {version('httpx')}, N={n}, concurrency={concurrency}, median of {rounds} rounds"
     )
     print(f"{'transport':<10} {'mode':<12} {'CPU ms/request':>15} {'requests/s':>11}")
-    for kind in ("aiohttp", "httpx"):
+    for kind in ("http11", "aiohttp", "httpx"):
         for mode, workers in (("sequential", 1), (f"concurrent{concurrency}", concurrency)):
             results = [await run_once(kind, url, n, workers) for _ in range(rounds)]
             cpu = statistics.median(r[0] for r in results)

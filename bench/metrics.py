@@ -191,3 +191,13 @@ class LogWatch:
 
 def taskprocessor_warnings(lines: list[str]) -> int:
     return sum(1 for ln in lines if "WARNING" in ln and "taskprocessor" in ln.lower())
+
+
+def session_limit_warnings(lines: list[str]) -> int:
+    """Connections Asterisk refused at its http.conf sessionlimit (ARI REST pool + websockets)."""
+    return sum(1 for ln in lines if " WARNING[" in ln and "HTTP session count exceeded" in ln)
+
+
+def all_warnings(lines: list[str]) -> int:
+    """Every WARNING line (``[date] WARNING[thread] file.c: ...``), whatever its source."""
+    return sum(1 for ln in lines if " WARNING[" in ln)

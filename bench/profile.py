@@ -34,8 +34,9 @@ from stasis_app.lab import Lab, LabPaths
 # py-spy frames -> what the worker was doing: the first category with a mark in the stack wins.
 # Several marks each, because py-spy cannot always walk a coroutine's stack down to its task.
 CATEGORIES = (
-    ("ARI REST (aiohttp)", ("AiohttpTransport.request", "ClientSession.", "ClientRequest.",
-                            "ClientResponse.", "BaseConnector.", "ResponseHandler.")),
+    ("ARI REST (HTTP client)", ("Http11Transport.", "http11.py", "AiohttpTransport.request",
+                                "ClientSession.", "ClientRequest.", "ClientResponse.",
+                                "BaseConnector.", "ResponseHandler.")),
     ("store writer thread", ("CallStore._write_loop",)),
     ("log writer thread", ("QueuedWriter",)),
     ("ARI events: websocket read and parse", ("EventStream._read", "Connection.recv",
@@ -68,7 +69,9 @@ def _step_line(step: Step) -> str:
     return (
         f"{step.target} at {step.rate:g}/s: {step.handled}/{step.attempted} handled; CPU ms/call: "
         f"worker {step.worker_cpu_ms:.2f}, {node_part}Asterisk {step.asterisk_cpu_ms:.2f}, "
-        f"SIPp {step.sipp_cpu_ms:.2f}; together {100 * share:.0f} % of the machine"
+        f"SIPp {step.sipp_cpu_ms:.2f}; together {100 * share:.0f} % of the machine; "
+        f"Asterisk warnings: {step.tp_warnings} taskprocessor, {step.session_warnings} HTTP "
+        f"session limit, {step.warnings} in all"
     )
 
 

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import sipp
-from bench.metrics import AsteriskThreads, LogWatch, cpu_seconds, pct, taskprocessor_warnings
+from bench.metrics import (
+    AsteriskThreads,
+    LogWatch,
+    all_warnings,
+    cpu_seconds,
+    pct,
+    session_limit_warnings,
+    taskprocessor_warnings,
+)
 from bench.node_peer import NodePeer
 from bench.sipp import Target
 from bench.targets import WorkerProcess
@@ -39,6 +47,10 @@ class Step:
     # The node peer's CPU per call, like the worker's (its idle cost on the other targets' steps);
     # None when the run has no node peer.
     node_cpu_ms: float | None = None
+    # Asterisk's log during the step: "HTTP session count exceeded" (its http.conf sessionlimit
+    # refused an ARI connection) and every WARNING line, taskprocessor ones included.
+    session_warnings: int = 0
+    warnings: int = 0
 
     @property
     def clean(self) -> bool:
@@ -77,6 +89,7 @@ class Stepper:
         n1 = self.node.cpu_seconds() if self.node is not None else None
         c1 = _children_cpu()
         groups = AsteriskThreads.read(asterisk, self.lab.cli("core show threads")).since(threads0)
+        logged = watch.new_lines()
         d2p = self.worker.digit_to_prompt(t0, t1) if target.name == "stasis" else []
         return Step(
             target=target.name,
@@ -93,7 +106,9 @@ class Stepper:
             d2p_p50=pct(d2p, 0.5),
             d2p_p99=pct(d2p, 0.99),
             loop_lag_ms=worst_lag if target.name == "stasis" else None,
-            tp_warnings=taskprocessor_warnings(watch.new_lines()),
+            tp_warnings=taskprocessor_warnings(logged),
+            session_warnings=session_limit_warnings(logged),
+            warnings=all_warnings(logged),
             asterisk_groups={k: v * 1000 / calls for k, v in groups.items()},
             sipp_cpu_ms=(c1 - c0) * 1000 / calls,
             # None also when the peer exited during the step: its CPU is then unknown.

@@ -80,7 +80,8 @@ def ramp_table(steps: list[Step]) -> list[str]:
     out = [
         "| rate/s | target | calls | answered | digit handled | INVITE→200 p50/p99 ms "
         "| digit→BYE p50/p99 ms | worker CPU ms/call | node CPU ms/call | Asterisk CPU ms/call "
-        "| digit→prompt p50/p99 ms (worker) | loop lag worst ms | taskprocessor warnings |",
+        "| digit→prompt p50/p99 ms (worker) | loop lag worst ms "
+        "| Asterisk warnings: taskprocessor / HTTP sessions / all |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in steps:
@@ -91,7 +92,7 @@ def ramp_table(steps: list[Step]) -> list[str]:
             f"| {_ms(s.bye_p50, 0)} / {_ms(s.bye_p99, 0)} | {s.worker_cpu_ms:.2f} "
             f"| {_ms(s.node_cpu_ms, 2)} | {s.asterisk_cpu_ms:.2f} "
             f"| {_ms(s.d2p_p50, 2)} / {_ms(s.d2p_p99, 2)} "
-            f"| {_ms(s.loop_lag_ms)} | {s.tp_warnings} |"
+            f"| {_ms(s.loop_lag_ms)} | {s.tp_warnings} / {s.session_warnings} / {s.warnings} |"
         )
     return out
 

@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from stasis_app import __version__
-from stasis_app.ari import AiohttpTransport, AriClient, Backoff, EventStream
+from stasis_app.ari import AriClient, Backoff, EventStream, Http11Transport
 from stasis_app.ari.events import Event
 from stasis_app.ari.ids import ChannelId
 from stasis_app.ari.transport import TimedTransport
@@ -133,7 +133,7 @@ class Worker:
         )
         self.ari_timings = AriTimings()
         self.transport = TimedTransport(
-            AiohttpTransport(s.ari_url, s.ari_user, s.ari_password), self.ari_timings.observe
+            Http11Transport(s.ari_url, s.ari_user, s.ari_password), self.ari_timings.observe
         )
         self.client = AriClient(self.transport, s.app, max_call_seconds=s.max_call_seconds)
         # Asterisk is local: retrying every few seconds at most costs nothing, and after an

@@ -33,6 +33,7 @@ from stasis_app.ari.events import (
     UnknownEvent,
     parse_event,
 )
+from stasis_app.ari.http11 import Http11Transport
 from stasis_app.ari.ids import BridgeId, ChannelId, EndpointId, PlaybackId
 from stasis_app.ari.models import (
     Application,
@@ -83,6 +84,7 @@ __all__ = [
     "EndpointStateChange",
     "Event",
     "EventStream",
+    "Http11Transport",
     "Playback",
     "PlaybackFinished",
     "PlaybackId",

@@ -172,6 +172,7 @@ class CallStore:
         if not self._closed:
             self._closed = True
             self._queue.put(STOP)
+            self._writer.wake()
             self._writer.join(timeout)
             if self._writer.is_alive():
                 # Still retrying a write (disk full...): say what is not on disk yet.
@@ -374,6 +375,7 @@ class CallStore:
             future.set_exception(RuntimeError("the call store is closed"))
         else:
             self._queue.put(Op(run, future))
+            self._writer.wake()
         return future
 
     def _notify(self) -> None:

@@ -53,6 +53,9 @@ _YIELD: Final = 0.001
 # covers: one per window instead of one per event took the writer from ~2 to ~0.9 ms of CPU per
 # IVR call (bench, 30 calls/s). Events reach the history (and the Elasticsearch outbox) at most
 # this late; screen pops do not wait for it (they go through the bus, not the store).
+# The window is slept through, not spent waiting on the queue: a thread blocked in get() is woken
+# by every put, so each event cost the ARI loop a thread wake-up and the writer a GIL round trip;
+# now only the first event of a window and what someone waits on (:meth:`StoreWriter.wake`) wake it.
 WINDOW: Final = 0.1
 
 
@@ -106,6 +109,7 @@ class StoreWriter:
         self.rejected = 0
         self.last_error: str | None = None
         self.wakeups = 0  # loop turns: what an idle store must not spend
+        self._urgent = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cti-call-store", daemon=True)
 
     def start(self) -> None:
@@ -116,6 +120,11 @@ class StoreWriter:
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
+
+    def wake(self) -> None:
+        """End the current window now: call after queueing an item someone waits on (an
+        :class:`Op`, ``STOP``); events just queued are written with it."""
+        self._urgent.set()
 
     # ------------------------------------------------------------------------ the loop
     def _loop(self) -> None:
@@ -150,17 +159,25 @@ class StoreWriter:
     def _gather(self, first: object) -> list[object]:
         """Gather for up to WINDOW (see there). An op someone waits on (flush, the sink's
         marks) or a close ends the window at once."""
+        self._urgent.clear()
         batch = [first]
-        window_ends = self._monotonic() + WINDOW
-        while len(batch) < DRAIN and isinstance(batch[-1], CallEvent):
-            wait = window_ends - self._monotonic()
-            try:
-                batch.append(
-                    self._items.get(timeout=wait) if wait > 0 else self._items.get_nowait()
-                )
-            except queue.Empty:
-                break
+        # Drain before waiting: an op queued before clear() above has lost its wake-up signal.
+        if self._drain(batch):
+            self._urgent.wait(WINDOW)
+            self._drain(batch)
         return batch
+
+    def _drain(self, batch: list[object]) -> bool:
+        """Move what is queued into ``batch``; False once it is complete (an op or STOP ends a
+        batch, and so does DRAIN items)."""
+        while len(batch) < DRAIN:
+            if not isinstance(batch[-1], CallEvent):
+                return False
+            try:
+                batch.append(self._items.get_nowait())
+            except queue.Empty:
+                return True
+        return False
 
     def commit(self, conn: sqlite3.Connection, batch: Sequence[object]) -> None:
         """Write ``batch`` in one transaction, retrying it until it commits; then resolve the

@@ -1,7 +1,7 @@
 """Specification of the ARI REST client, against a real HTTP server on 127.0.0.1.
 
 The server records every request (method, raw path, query, headers, JSON body) and answers what a
-test told it to, like Asterisk would. Every test runs over both transports, so the seam is proven.
+test told it to, like Asterisk would. Every test runs over every transport, so the seam is proven.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from stasis_app.ari import (
     PlaybackId,
     RestTransport,
 )
+from stasis_app.ari.http11 import Http11Transport
 from stasis_app.ari.models import AriProtocolError
 from stasis_app.ari.transport import HttpxTransport
 from stasis_app.errors import (
@@ -139,10 +140,12 @@ async def ari() -> AsyncIterator[FakeAri]:
 def make_transport(kind: str, url: str, timeout: float = 5.0) -> RestTransport:
     if kind == "aiohttp":
         return AiohttpTransport(url, USER, PASSWORD, timeout=timeout)
+    if kind == "http11":
+        return Http11Transport(url, USER, PASSWORD, timeout=timeout)
     return HttpxTransport(url, USER, PASSWORD, timeout=timeout)
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
+@pytest.fixture(params=["http11", "aiohttp", "httpx"])
 def transport_kind(request: pytest.FixtureRequest) -> str:
     kind: str = request.param
     return kind

@@ -178,6 +178,33 @@ def test_without_retention_an_idle_writer_never_wakes(tmp_path: Path) -> None:
         store.close()
 
 
+def test_events_alone_are_committed_when_their_window_ends(tmp_path: Path) -> None:
+    """The writer sleeps through a window instead of waking per event; events nobody flushes
+    still reach the file once it ends."""
+    store = CallStore(tmp_path / "calls.sqlite3", retention_days=0)
+    try:
+        events = [_ev("c1", n=n) for n in range(5)]
+        for event in events:
+            store.emit(event)
+        wanted = {e.event_id for e in events}
+        _until(lambda: wanted <= _event_ids(tmp_path / "calls.sqlite3"), "the window's commit")
+    finally:
+        store.close()
+
+
+def test_an_op_queued_behind_events_is_written_with_them(tmp_path: Path) -> None:
+    """An op someone waits on ends the window: the events before it are in the same commit."""
+    store = CallStore(tmp_path / "calls.sqlite3", retention_days=0)
+    try:
+        events = [_ev("c2", n=n) for n in range(3)]
+        for event in events:
+            store.emit(event)
+        assert store.flush(timeout=10)
+        assert {e.event_id for e in events} <= _event_ids(tmp_path / "calls.sqlite3")
+    finally:
+        store.close()
+
+
 def test_with_retention_the_writer_wakes_once_per_purge_interval(tmp_path: Path) -> None:
     """With retention, the idle writer sleeps until the next purge is due (fake clock)."""
     now = [1000.0]
