@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from stasis_app.errors import AriAuthError, AriError, IvrDefinitionError
 from stasis_app.events import EventSink, LogSink, MultiSink
 from stasis_app.events.bus import EventBus
 from stasis_app.events.counters import CallCounters
+from stasis_app.events.ecs import Origin
 from stasis_app.events.elastic import ElasticSink
 from stasis_app.events.store import CallStore
 from stasis_app.http.app import cors_origins_from, create_app
@@ -123,6 +125,8 @@ class Worker:
             s.data_dir,
             retention_days=s.retention_days,
             keep_unshipped=s.elasticsearch_url is not None,
+            # host.name and service.node.name: which worker recorded an event.
+            origin=Origin(node=socket.gethostname()),
         )
         self.counters = CallCounters()
         self._sinks = MultiSink([self.sink, self.bus, self.store, self.counters])

@@ -49,16 +49,11 @@ from stasis_app.redact import basic_auth, without_credentials
 
 log = structlog.get_logger("cti.events.elastic")
 
-DATASET: Final = "cti.calls"
 # filter_path trims the response to what we read: both Elasticsearch and OpenSearch support it.
 _BULK_PATH: Final = (
     "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason"
 )
 _RETRYABLE_ITEM: Final = frozenset({408, 429})
-
-
-def data_stream(namespace: str) -> str:
-    return f"logs-{DATASET}-{namespace}"
 
 
 def auth_headers(environ: Mapping[str, str]) -> dict[str, str]:
@@ -129,7 +124,6 @@ class ElasticSink:
         url: str,
         store: CallStore,
         *,
-        namespace: str = "default",
         headers: Mapping[str, str] | None = None,
         backoff: Backoff | None = None,
         batch_size: int = 500,
@@ -140,7 +134,8 @@ class ElasticSink:
     ) -> None:
         self.url, self._headers = without_credentials(url, headers)
         self.store = store
-        self.index = data_stream(namespace)
+        # Where the store's documents say they are written (data_stream.*): one definition.
+        self.index = store.origin.stream.name
         self._backoff = backoff or Backoff()
         self._batch_size = batch_size
         self._idle_poll = idle_poll
