@@ -25,7 +25,7 @@ from stasis_app.lab.prompts import SOUNDS_DIR, install_lab_prompts
 from stasis_app.queues.loader import load as load_queues
 from stasis_app.queues.model import QueueConfig
 from stasis_app.service import load_ivr, run_worker
-from stasis_app.settings import Settings
+from stasis_app.settings import Settings, environ
 from stasis_app.sounds import app as sounds_app
 
 app = typer.Typer(
@@ -131,8 +131,7 @@ def run(
     """Run the Stasis worker in the foreground until Ctrl-C / SIGTERM."""
     the_lab = _lab() if lab else None
     try:
-        env = lab_environ(os.environ) if lab else dict(os.environ)
-        settings = Settings.from_environ(env)
+        settings = Settings.from_environ(lab_environ(environ()) if lab else None)
         logs.configure(settings.log_format)
         load_ivr(settings)  # refuse to start on an invalid IVR before touching Asterisk
         if the_lab is not None:
@@ -235,7 +234,7 @@ def _queues_beside(file: Path) -> Path | None:
 def ivr_reload() -> None:
     """Make the running worker re-read its IVR file (SIGHUP); calls in progress are untouched."""
     try:
-        settings = Settings.from_environ(lab_environ(os.environ))
+        settings = Settings.from_environ(lab_environ(environ()))
         pid = int(_pidfile(settings).read_text().strip())
         os.kill(pid, signal.SIGHUP)
     except (FileNotFoundError, ValueError, ProcessLookupError):

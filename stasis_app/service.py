@@ -9,7 +9,6 @@ in progress keep the definition they started with.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import zoneinfo
@@ -39,7 +38,7 @@ from stasis_app.events.counters import CallCounters
 from stasis_app.events.ecs import Origin
 from stasis_app.events.elastic import ElasticSink
 from stasis_app.events.store import CallStore
-from stasis_app.http.app import cors_origins_from, create_app
+from stasis_app.http.app import create_app
 from stasis_app.http.server import ApiServer
 from stasis_app.ivr import IvrDefinition, load
 from stasis_app.lagmonitor import LoopLagMonitor
@@ -191,7 +190,7 @@ class Worker:
                 status=self.status,
                 token=s.api_token,
                 history=self.store,
-                cors_origins=cors_origins_from(os.environ),
+                cors_origins=s.cors_origins,
                 metrics_public=s.metrics_public,
                 max_body_bytes=s.max_body_bytes,
             ),

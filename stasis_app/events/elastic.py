@@ -45,7 +45,7 @@ import structlog
 from stasis_app.errors import EsAuthError, EsConnectionError, EsHttpError, EsTemplateMissing
 from stasis_app.events.setup import TEMPLATE_NAME, ensure_template
 from stasis_app.events.store import CallStore
-from stasis_app.redact import basic_auth, without_credentials
+from stasis_app.redact import without_credentials
 
 log = structlog.get_logger("cti.events.elastic")
 
@@ -54,18 +54,6 @@ _BULK_PATH: Final = (
     "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason"
 )
 _RETRYABLE_ITEM: Final = frozenset({408, 429})
-
-
-def auth_headers(environ: Mapping[str, str]) -> dict[str, str]:
-    """Authorization from ``CTI_ELASTICSEARCH_API_KEY`` (the encoded id:key) or
-    ``CTI_ELASTICSEARCH_USER`` + ``CTI_ELASTICSEARCH_PASSWORD``; none if neither is set."""
-    api_key = environ.get("CTI_ELASTICSEARCH_API_KEY", "")
-    if api_key:
-        return {"Authorization": f"ApiKey {api_key}"}
-    user = environ.get("CTI_ELASTICSEARCH_USER", "")
-    if user:
-        return basic_auth(user, environ.get("CTI_ELASTICSEARCH_PASSWORD", ""))
-    return {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ import random
 import pytest
 
 from stasis_app.events.ecs import DataStream
-from stasis_app.events.elastic import Backoff, _classify, _Retry, auth_headers
+from stasis_app.events.elastic import Backoff, _classify, _Retry
+from stasis_app.settings import elasticsearch_headers as auth_headers
 
 
 def _item(status: int, error: str | None = None) -> dict[str, object]:
