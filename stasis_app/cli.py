@@ -26,7 +26,6 @@ from stasis_app.ivr import load as load_definition
 from stasis_app.lab import Lab, LabPaths, lab_environ
 from stasis_app.lab.prompts import SOUNDS_DIR, install_lab_prompts
 from stasis_app.lab.worker_account import (
-    WORKER_ACCOUNT,
     Account,
     account_for,
     blocked_for,
@@ -36,7 +35,7 @@ from stasis_app.lab.worker_account import (
 from stasis_app.queues.loader import load as load_queues
 from stasis_app.queues.model import QueueConfig
 from stasis_app.service import load_ivr, run_worker
-from stasis_app.settings import Settings
+from stasis_app.settings import WORKER_USER, Settings, environ
 from stasis_app.sounds import app as sounds_app
 
 app = typer.Typer(
@@ -143,11 +142,11 @@ def run(
     """Run the Stasis worker in the foreground until Ctrl-C / SIGTERM."""
     the_lab = _lab() if lab else None
     try:
-        env = lab_environ(os.environ) if lab else dict(os.environ)
+        env = lab_environ(environ()) if lab else dict(environ())
         settings = Settings.from_environ(env)
         logs.configure(settings.log_format)
         load_ivr(settings)  # refuse to start on an invalid IVR before touching Asterisk
-        account = _worker_account(env, settings) if the_lab is not None else None
+        account = None if the_lab is None else _worker_account(WORKER_USER.value(env), settings)
         if the_lab is not None:
             the_lab.up(install_prompts=_install_prompts)
             # The lab's own terminal: showing its token is what lets a person sign in.
@@ -181,13 +180,12 @@ def run(
                 typer.secho(f"error stopping the lab: {exc}", fg=typer.colors.RED, err=True)
 
 
-def _worker_account(env: dict[str, str], settings: Settings) -> Account | None:
+def _worker_account(wanted: str, settings: Settings) -> Account | None:
     """Under ``--lab`` as root: the unprivileged account to run the worker as, or None to run
     it in this process (already unprivileged, ``CTI_WORKER_USER=root``, or an account that
     cannot read the code: then a warning says which folder stops it)."""
     if os.geteuid() != 0:
         return None
-    wanted = env.get("CTI_WORKER_USER") or WORKER_ACCOUNT
     account = account_for(wanted)
     if account.is_root:
         return None
@@ -300,7 +298,7 @@ def _queues_beside(file: Path) -> Path | None:
 def ivr_reload() -> None:
     """Make the running worker re-read its IVR file (SIGHUP); calls in progress are untouched."""
     try:
-        settings = Settings.from_environ(lab_environ(os.environ))
+        settings = Settings.from_environ(lab_environ(environ()))
         pid = int(_pidfile(settings).read_text().strip())
         os.kill(pid, signal.SIGHUP)
     except (FileNotFoundError, ValueError, ProcessLookupError):

@@ -9,8 +9,8 @@ in progress keep the definition they started with.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
+import socket
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,9 +35,10 @@ from stasis_app.errors import AriAuthError, AriError, IvrDefinitionError
 from stasis_app.events import EventSink, LogSink, MultiSink
 from stasis_app.events.bus import EventBus
 from stasis_app.events.counters import CallCounters
+from stasis_app.events.ecs import Origin
 from stasis_app.events.elastic import ElasticSink
 from stasis_app.events.store import CallStore
-from stasis_app.http.app import cors_origins_from, create_app
+from stasis_app.http.app import create_app
 from stasis_app.http.server import ApiServer
 from stasis_app.ivr import IvrDefinition, load
 from stasis_app.lagmonitor import LoopLagMonitor
@@ -123,6 +124,8 @@ class Worker:
             s.data_dir,
             retention_days=s.retention_days,
             keep_unshipped=s.elasticsearch_url is not None,
+            # host.name and service.node.name: which worker recorded an event.
+            origin=Origin(node=socket.gethostname()),
         )
         self.counters = CallCounters()
         self._sinks = MultiSink([self.sink, self.bus, self.store, self.counters])
@@ -187,7 +190,7 @@ class Worker:
                 status=self.status,
                 token=s.api_token,
                 history=self.store,
-                cors_origins=cors_origins_from(os.environ),
+                cors_origins=s.cors_origins,
                 metrics_public=s.metrics_public,
                 max_body_bytes=s.max_body_bytes,
             ),

@@ -16,9 +16,10 @@ from typing import Annotated, Final
 
 import typer
 
-from stasis_app.errors import BackupError, EventsError
+from stasis_app.errors import BackupError, CtiError
 from stasis_app.events.schema import version_of
 from stasis_app.events.store import DB_NAME
+from stasis_app.settings import DATA_DIR
 
 # Pages per backup step: the copy lets go of the source between steps, so the worker's writer
 # never waits long for it (4096 pages of 4 KiB = 16 MiB per step).
@@ -83,14 +84,15 @@ def register(app: typer.Typer) -> None:
     def backup_command(
         dest: Annotated[Path, typer.Argument(help="The new file to write (never overwritten).")],
         data_dir: Annotated[
-            Path,
-            typer.Option("--data-dir", envvar="CTI_DATA_DIR", help="Where calls.sqlite3 lives."),
-        ] = Path("/var/lib/cti"),
+            Path | None,
+            typer.Option("--data-dir", help="Where calls.sqlite3 lives [default: $CTI_DATA_DIR]"),
+        ] = None,
     ) -> None:
         """A consistent copy of the call history, safe while the worker runs (on its host)."""
         try:
-            made = backup_store(data_dir / DB_NAME, dest)
-        except EventsError as e:
+            where = data_dir or DATA_DIR.value()
+            made = backup_store(where / DB_NAME, dest)
+        except CtiError as e:
             typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1) from e
         typer.echo(

@@ -7,6 +7,8 @@ is never spelled twice. Each fact is a frozen dataclass with:
 * ``ACTION``: the kebab-case name recorded as ``event.action``;
 * ``TYPES``: the ECS ``event.type`` values (category ``network``);
 * ``OUTCOME``: the ECS ``event.outcome``, when the event itself is a success or a failure;
+* ``SAYS``: what happened to the call, in words, for the ECS ``message`` ("call 1700000000.12
+  from 1000 " + this, its ``{field}`` placeholders filled from the event);
 * per field, where the ECS document puts it (``ecs=``): a dotted path, :data:`SPECIAL` for the
   fields that the mapping derives something from (parties, causes, durations), or :data:`EXTRA`
   for what is stored under ``cti.extra`` but not indexed.
@@ -42,6 +44,7 @@ class Fact:
     ACTION: ClassVar[str]
     TYPES: ClassVar[tuple[str, ...]] = ("info",)
     OUTCOME: ClassVar[str | None] = None
+    SAYS: ClassVar[str] = ""
 
     def data(self) -> dict[str, Any]:
         """The fields as the record's ``data`` (tuples become lists; None fields are left out)."""
@@ -70,6 +73,7 @@ def _field_names(fact: type[Fact]) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class CallStarted(Fact):
     ACTION: ClassVar[str] = "call-started"
+    SAYS: ClassVar[str] = "to {dialed} started"
     TYPES: ClassVar[tuple[str, ...]] = ("start", "connection")
     caller: str = _at(SPECIAL)
     caller_name: str = _at("source.user.full_name")
@@ -82,23 +86,27 @@ class Adopted(Fact):
     """A call found in Asterisk after a worker restart and resumed in ``stage``."""
 
     ACTION: ClassVar[str] = "adopted"
+    SAYS: ClassVar[str] = "adopted after a worker restart, in stage {stage}"
     stage: str = _at("cti.stage")
 
 
 @dataclass(frozen=True, slots=True)
 class Answered(Fact):
     ACTION: ClassVar[str] = "answered"
+    SAYS: ClassVar[str] = "answered"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
 
 
 @dataclass(frozen=True, slots=True)
 class EchoStarted(Fact):
     ACTION: ClassVar[str] = "echo-started"
+    SAYS: ClassVar[str] = "entered the echo test"
 
 
 @dataclass(frozen=True, slots=True)
 class CallEnded(Fact):
     ACTION: ClassVar[str] = "call-ended"
+    SAYS: ClassVar[str] = "ended: {disposition} after {duration} s"
     TYPES: ClassVar[tuple[str, ...]] = ("end", "connection")
     disposition: str = _at(SPECIAL)
     cause: int | None = _at(SPECIAL, None)
@@ -114,12 +122,14 @@ class CallEnded(Fact):
 @dataclass(frozen=True, slots=True)
 class MenuEntered(Fact):
     ACTION: ClassVar[str] = "menu-entered"
+    SAYS: ClassVar[str] = "entered menu {menu}"
     menu: str = _at("cti.menu")
 
 
 @dataclass(frozen=True, slots=True)
 class DigitPressed(Fact):
     ACTION: ClassVar[str] = "digit"
+    SAYS: ClassVar[str] = "pressed {digit}"
     digit: str = _at("cti.digit")
     menu: str | None = _at("cti.menu", None)
 
@@ -127,6 +137,7 @@ class DigitPressed(Fact):
 @dataclass(frozen=True, slots=True)
 class DigitsCollected(Fact):
     ACTION: ClassVar[str] = "digits-collected"
+    SAYS: ClassVar[str] = "entered {digits} in menu {menu}"
     menu: str = _at("cti.menu")
     digits: str = _at("cti.digits")
 
@@ -134,6 +145,7 @@ class DigitsCollected(Fact):
 @dataclass(frozen=True, slots=True)
 class OptionChosen(Fact):
     ACTION: ClassVar[str] = "option-chosen"
+    SAYS: ClassVar[str] = "chose {digits} in menu {menu}: {action}"
     menu: str = _at("cti.menu")
     digits: str = _at("cti.digits")
     action: str = _at("cti.option")  # what the option does, e.g. "transfer to 1000"
@@ -142,6 +154,7 @@ class OptionChosen(Fact):
 @dataclass(frozen=True, slots=True)
 class InvalidInput(Fact):
     ACTION: ClassVar[str] = "invalid-input"
+    SAYS: ClassVar[str] = "entered {digits}, not an option of menu {menu} (try {retry})"
     menu: str = _at("cti.menu")
     digits: str = _at("cti.digits")
     retry: int = _at("cti.retry")
@@ -150,6 +163,7 @@ class InvalidInput(Fact):
 @dataclass(frozen=True, slots=True)
 class InputTimeout(Fact):
     ACTION: ClassVar[str] = "input-timeout"
+    SAYS: ClassVar[str] = "pressed nothing in menu {menu} (try {retry})"
     menu: str = _at("cti.menu")
     retry: int = _at("cti.retry")
 
@@ -157,6 +171,7 @@ class InputTimeout(Fact):
 @dataclass(frozen=True, slots=True)
 class RetriesExhausted(Fact):
     ACTION: ClassVar[str] = "retries-exhausted"
+    SAYS: ClassVar[str] = "ran out of tries in menu {menu}"
     menu: str = _at("cti.menu")
 
 
@@ -168,6 +183,7 @@ class Dialing(Fact):
     """A phone is being rung for this call (``leg`` is its channel id)."""
 
     ACTION: ClassVar[str] = "dialing"
+    SAYS: ClassVar[str] = "ringing {extension}"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
     extension: str = _at(SPECIAL)
     leg: str = _at("asterisk.leg_channel_id")
@@ -176,6 +192,7 @@ class Dialing(Fact):
 @dataclass(frozen=True, slots=True)
 class DialFailed(Fact):
     ACTION: ClassVar[str] = "dial-failed"
+    SAYS: ClassVar[str] = "did not reach {extension}: {reason}"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
     OUTCOME: ClassVar[str | None] = "failure"
     extension: str = _at(SPECIAL)
@@ -185,6 +202,7 @@ class DialFailed(Fact):
 @dataclass(frozen=True, slots=True)
 class Bridged(Fact):
     ACTION: ClassVar[str] = "bridged"
+    SAYS: ClassVar[str] = "connected to {extension}"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
     OUTCOME: ClassVar[str | None] = "success"
     extension: str | None = _at(SPECIAL)
@@ -194,6 +212,7 @@ class Bridged(Fact):
 @dataclass(frozen=True, slots=True)
 class CallerHangup(Fact):
     ACTION: ClassVar[str] = "caller-hangup"
+    SAYS: ClassVar[str] = "hung up by the caller"
     TYPES: ClassVar[tuple[str, ...]] = ("end",)
     cause: int | None = _at(SPECIAL, None)
 
@@ -203,6 +222,7 @@ class CalleeHangup(Fact):
     """A party other than the caller hung up (the answered callee, or a transfer target)."""
 
     ACTION: ClassVar[str] = "callee-hangup"
+    SAYS: ClassVar[str] = "hung up by the other party"
     TYPES: ClassVar[tuple[str, ...]] = ("end",)
     cause: int | None = _at(SPECIAL, None)
     extension: str | None = _at(SPECIAL, None)
@@ -216,6 +236,7 @@ class Held(Fact):
     """``party`` put the call on hold: the others hear music."""
 
     ACTION: ClassVar[str] = "held"
+    SAYS: ClassVar[str] = "put on hold by {party}"
     party: str = _at("asterisk.party_channel_id")
     extension: str | None = _at(SPECIAL, None)
 
@@ -223,6 +244,7 @@ class Held(Fact):
 @dataclass(frozen=True, slots=True)
 class Unheld(Fact):
     ACTION: ClassVar[str] = "unheld"
+    SAYS: ClassVar[str] = "taken off hold by {party}"
     party: str = _at("asterisk.party_channel_id")
     extension: str | None = _at(SPECIAL, None)
 
@@ -232,6 +254,7 @@ class Transferred(Fact):
     """A blind transfer: ``moved`` (the caller when None) is routed to ``extension``."""
 
     ACTION: ClassVar[str] = "transferred"
+    SAYS: ClassVar[str] = "transferred to {extension} by {by}"
     extension: str = _at(SPECIAL)
     by: str = _at("cti.transfer_by")  # ivr, api, phone
     stage: str | None = _at("cti.stage", None)
@@ -243,6 +266,7 @@ class TransferStarted(Fact):
     """An attended transfer began: ``moved`` hears music, the initiator rings ``extension``."""
 
     ACTION: ClassVar[str] = "transfer-started"
+    SAYS: ClassVar[str] = "in an attended transfer to {extension} by {by}"
     transfer: str = _at("cti.transfer.id")
     extension: str = _at(SPECIAL)
     moved: str = _at("cti.transfer.moved_channel_id")
@@ -254,6 +278,7 @@ class TransferAnswered(Fact):
     """The target answered: the initiator and the target talk, ``moved`` still hears music."""
 
     ACTION: ClassVar[str] = "transfer-answered"
+    SAYS: ClassVar[str] = "transfer target {extension} answered"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
     transfer: str = _at("cti.transfer.id")
     extension: str = _at(SPECIAL)
@@ -264,6 +289,7 @@ class TransferCompleted(Fact):
     """The moved party and the target are bridged; the initiator is released."""
 
     ACTION: ClassVar[str] = "transfer-completed"
+    SAYS: ClassVar[str] = "transferred to {extension} (attended)"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
     OUTCOME: ClassVar[str | None] = "success"
     transfer: str = _at("cti.transfer.id")
@@ -275,6 +301,7 @@ class TransferCancelled(Fact):
     """The initiator has the moved party back (cancelled, or the target failed: ``reason``)."""
 
     ACTION: ClassVar[str] = "transfer-cancelled"
+    SAYS: ClassVar[str] = "back from the transfer to {extension}: {reason}"
     OUTCOME: ClassVar[str | None] = "failure"
     transfer: str = _at("cti.transfer.id")
     extension: str = _at(SPECIAL)
@@ -294,6 +321,7 @@ class QueueJoined(Fact):
     """The caller joined ``queue`` at ``position`` (1: next to be served)."""
 
     ACTION: ClassVar[str] = "queue-joined"
+    SAYS: ClassVar[str] = "joined queue {queue} at position {position}"
     queue: str = _at("cti.queue.name")
     position: int = _at("cti.queue.position")
 
@@ -303,6 +331,7 @@ class AgentOffered(Fact):
     """The queue rings ``agent`` for the caller (``leg`` is the agent's channel)."""
 
     ACTION: ClassVar[str] = "agent-offered"
+    SAYS: ClassVar[str] = "offered to agent {agent} of queue {queue}"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
     queue: str = _at("cti.queue.name")
     agent: str = _at("cti.queue.agent")
@@ -315,6 +344,7 @@ class AgentMissed(Fact):
     their place and the next agent is offered."""
 
     ACTION: ClassVar[str] = "agent-missed"
+    SAYS: ClassVar[str] = "missed by agent {agent} of queue {queue}: {reason}"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
     OUTCOME: ClassVar[str | None] = "failure"
     queue: str = _at("cti.queue.name")
@@ -327,6 +357,7 @@ class AgentAnswered(Fact):
     """``agent`` took the caller after ``wait`` seconds in ``queue``."""
 
     ACTION: ClassVar[str] = "agent-answered"
+    SAYS: ClassVar[str] = "answered by agent {agent} of queue {queue} after {wait} s"
     TYPES: ClassVar[tuple[str, ...]] = ("connection",)
     OUTCOME: ClassVar[str | None] = "success"
     queue: str = _at("cti.queue.name")
@@ -341,6 +372,7 @@ class QueueAbandoned(Fact):
     """The caller hung up after ``wait`` seconds in ``queue``, at ``position``."""
 
     ACTION: ClassVar[str] = "queue-abandoned"
+    SAYS: ClassVar[str] = "abandoned in queue {queue} after {wait} s"
     OUTCOME: ClassVar[str | None] = "failure"
     queue: str = _at("cti.queue.name")
     wait: float = _at("cti.queue.wait")
@@ -356,6 +388,7 @@ class QueueOverflowed(Fact):
     ``extension <number>`` or ``hang up``)."""
 
     ACTION: ClassVar[str] = "queue-overflowed"
+    SAYS: ClassVar[str] = "sent on by queue {queue} after {wait} s ({reason}): {to}"
     OUTCOME: ClassVar[str | None] = "failure"
     queue: str = _at("cti.queue.name")
     wait: float = _at("cti.queue.wait")
@@ -370,6 +403,7 @@ class HoursClosed(Fact):
     """The caller reached ``menu`` outside its opening hours (``hours``): its closed action ran."""
 
     ACTION: ClassVar[str] = "hours-closed"
+    SAYS: ClassVar[str] = "reached menu {menu} outside its hours {hours}"
     menu: str = _at("cti.menu")
     hours: str = _at("cti.hours")
 

@@ -24,6 +24,14 @@ indexed field with a default (an outcome fact's ``outcome`` and ``within_sl``) i
 when the record lacks it, as :func:`~stasis_app.events.catalogue.read` would give it, so that a
 hand-written record is not left out of the service level.
 
+Every document also says where it comes from and where it is written (:class:`Origin`):
+``service.name`` "cti" and ``service.version``, the host's name as ``host.name`` and
+``service.node.name`` (telling two workers apart), and ``data_stream.type/dataset/namespace``,
+the parts of the data stream's name (``logs-cti.calls-default``) that the sink writes it to: the
+sink takes that name from the store's origin, so the two cannot disagree. ``message`` is a short
+sentence for people (Discover's default column, full-text search): "call 1700000000.12 from
+1000 ended: answered after 12.5 s", from the fact's ``SAYS``.
+
 Every path is mapped in ``templates/index-template.json`` and documented in docs/call-events.md
 (tests/unit/test_events_catalogue.py checks both); the template maps unknown fields as
 ``dynamic: false``, so no event can break indexing.
@@ -33,10 +41,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import string
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
+from stasis_app import __version__
 from stasis_app.events.catalogue import (
     CATALOGUE,
     EXTRA,
@@ -49,6 +61,44 @@ from stasis_app.events.catalogue import (
 from stasis_app.events.record import CallEvent
 
 ECS_VERSION: Final = "8.11.0"
+SERVICE_NAME: Final = "cti"
+# Elastic's data stream naming scheme: type-dataset-namespace, the namespace lowercase and free
+# of '-' (it separates the parts), '\\', '/', '*', '?', '"', '<', '>', '|', ',', '#', ':', ' '.
+_NAMESPACE: Final = re.compile(r"[a-z0-9_.+=@!$%^&()\[\]{};'~`]{1,100}")
+
+
+@dataclass(frozen=True, slots=True)
+class DataStream:
+    """Where documents are written: the data stream ``{type}-{dataset}-{namespace}``."""
+
+    type: str = "logs"
+    dataset: str = "cti.calls"
+    namespace: str = "default"
+
+    def __post_init__(self) -> None:
+        if not _NAMESPACE.fullmatch(self.namespace):
+            raise ValueError(
+                f"data stream namespace must be 1 to 100 lowercase characters without '-', "
+                f'spaces or \\/*?"<>|,#:, got {self.namespace!r}'
+            )
+
+    @property
+    def name(self) -> str:
+        return f"{self.type}-{self.dataset}-{self.namespace}"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """What every document says about who wrote it and where it goes (the same on all of a
+    worker's events). ``node``: the host's name, or None to leave ``host.*`` and
+    ``service.node.name`` out (a pure default; the worker passes its host's)."""
+
+    version: str = __version__
+    node: str | None = None
+    stream: DataStream = field(default_factory=DataStream)
+
+
+DEFAULT_ORIGIN: Final = Origin()
 
 # Q.850 cause names as Asterisk prints them (HANGUPCAUSE / ast_cause2str), for readable charts.
 HANGUP_CAUSES: Final[Mapping[int, str]] = {
@@ -147,8 +197,9 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def to_ecs(event: CallEvent) -> dict[str, Any]:
-    """The ECS document for ``event``. Pure and deterministic: same event, same document."""
+def _head(event: CallEvent, origin: Origin) -> dict[str, Any]:
+    """The fields every document has, whatever its action."""
+    stream = origin.stream
     doc: dict[str, Any] = {
         "@timestamp": timestamp(event.at),
         "ecs": {"version": ECS_VERSION},
@@ -158,11 +209,27 @@ def to_ecs(event: CallEvent) -> dict[str, Any]:
             "type": list(_TYPES.get(event.action, Fact.TYPES)),
             "action": event.action,
             "id": event.event_id,
-            "dataset": "cti.calls",
+            "dataset": stream.dataset,
         },
+        "data_stream": {
+            "type": stream.type,
+            "dataset": stream.dataset,
+            "namespace": stream.namespace,
+        },
+        "service": {"name": SERVICE_NAME, "version": origin.version},
         "network": {"protocol": "sip"},
         "cti": {"call_id": event.call_id},
     }
+    if origin.node:
+        doc["service"]["node"] = {"name": origin.node}
+        doc["host"] = {"name": origin.node}
+    return doc
+
+
+def to_ecs(event: CallEvent, origin: Origin = DEFAULT_ORIGIN) -> dict[str, Any]:
+    """The ECS document for ``event``, written by ``origin``. Pure and deterministic: same event
+    and origin, same document."""
+    doc = _head(event, origin)
     places = _PLACES.get(event.action, _FALLBACK)
     special: dict[str, Any] = {}
     placed: list[tuple[str, _Place, Any]] = []
@@ -198,7 +265,40 @@ def to_ecs(event: CallEvent) -> dict[str, Any]:
         doc["event"]["outcome"] = _OUTCOMES[event.action]
     if extra:
         _put(doc, "cti.extra", _json_safe(extra))
+    doc["message"] = message(event, data)
     return doc
+
+
+_SAYS: Final[Mapping[str, str]] = {f.ACTION: f.SAYS for f in CATALOGUE}
+
+
+class _Words(dict[str, str]):
+    """A placeholder the record lacks reads as "unknown" instead of failing the document."""
+
+    def __missing__(self, key: str) -> str:
+        return "unknown"
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"  # 12.5 s, 300 s: not 300.0
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_words(item) for item in value)
+    return str(value)
+
+
+def message(event: CallEvent, data: Mapping[str, Any]) -> str:
+    """ECS ``message``: "call <id> from <caller> " and what the fact ``SAYS``, its
+    placeholders filled from ``data``; an action the catalogue lacks is named as it is."""
+    caller = event.caller if event.caller is not None else data.get("caller")
+    subject = f"call {event.call_id}" + (f" from {caller}" if caller else "")
+    says = _SAYS.get(event.action)
+    if says is None:
+        return f"{subject}: {event.action}"
+    values = {k: _words(v) for k, v in data.items() if v is not None}
+    if event.dialed is not None:  # as for cti.dialed, the record's own wins
+        values["dialed"] = str(event.dialed)
+    return f"{subject} {string.Formatter().vformat(says, (), _Words(values))}"
 
 
 def _indexed(kind: type, value: Any) -> Any:

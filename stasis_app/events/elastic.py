@@ -45,32 +45,15 @@ import structlog
 from stasis_app.errors import EsAuthError, EsConnectionError, EsHttpError, EsTemplateMissing
 from stasis_app.events.setup import TEMPLATE_NAME, ensure_template
 from stasis_app.events.store import CallStore
-from stasis_app.redact import basic_auth, without_credentials
+from stasis_app.redact import without_credentials
 
 log = structlog.get_logger("cti.events.elastic")
 
-DATASET: Final = "cti.calls"
 # filter_path trims the response to what we read: both Elasticsearch and OpenSearch support it.
 _BULK_PATH: Final = (
     "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason"
 )
 _RETRYABLE_ITEM: Final = frozenset({408, 429})
-
-
-def data_stream(namespace: str) -> str:
-    return f"logs-{DATASET}-{namespace}"
-
-
-def auth_headers(environ: Mapping[str, str]) -> dict[str, str]:
-    """Authorization from ``CTI_ELASTICSEARCH_API_KEY`` (the encoded id:key) or
-    ``CTI_ELASTICSEARCH_USER`` + ``CTI_ELASTICSEARCH_PASSWORD``; none if neither is set."""
-    api_key = environ.get("CTI_ELASTICSEARCH_API_KEY", "")
-    if api_key:
-        return {"Authorization": f"ApiKey {api_key}"}
-    user = environ.get("CTI_ELASTICSEARCH_USER", "")
-    if user:
-        return basic_auth(user, environ.get("CTI_ELASTICSEARCH_PASSWORD", ""))
-    return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +112,6 @@ class ElasticSink:
         url: str,
         store: CallStore,
         *,
-        namespace: str = "default",
         headers: Mapping[str, str] | None = None,
         backoff: Backoff | None = None,
         batch_size: int = 500,
@@ -140,7 +122,8 @@ class ElasticSink:
     ) -> None:
         self.url, self._headers = without_credentials(url, headers)
         self.store = store
-        self.index = data_stream(namespace)
+        # Where the store's documents say they are written (data_stream.*): one definition.
+        self.index = store.origin.stream.name
         self._backoff = backoff or Backoff()
         self._batch_size = batch_size
         self._idle_poll = idle_poll

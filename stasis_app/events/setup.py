@@ -8,6 +8,12 @@ see docs/decisions/0003). The one difference that matters is the lifecycle: ILM 
 Elasticsearch, and OpenSearch rejects a template naming ``index.lifecycle.name``, so the template
 gets that setting only after ``GET /`` said the server is Elasticsearch.
 
+The field types differ too. The template file gives the types ECS gives (``message`` as
+``match_only_text``, ``data_stream.*`` as ``constant_keyword``); OpenSearch has neither and
+refuses the whole template, so :func:`index_template` maps them to ``text`` and ``keyword``
+(:data:`PORTABLE_TYPES`) unless asked for the ECS types, which only Elasticsearch gets. The
+documents are the same either way.
+
 Operators' own changes go in the component template ``cti-events@custom`` (:data:`CUSTOM_NAME`),
 which the index template lists in ``composed_of``. Setup creates it empty only when it is absent
 and never writes it again, so what an operator put there survives every ``cti es setup``. On
@@ -45,6 +51,8 @@ TEMPLATE_NAME: Final = "logs-cti.calls"
 POLICY_NAME: Final = "cti-calls"
 CUSTOM_NAME: Final = "cti-events@custom"
 _TIMEOUT: Final = aiohttp.ClientTimeout(total=30)
+# The ECS types OpenSearch 2 lacks -> the nearest type it has (same queries, more disk).
+PORTABLE_TYPES: Final = {"match_only_text": "text", "constant_keyword": "keyword"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,11 @@ class Distribution:
 
     @property
     def has_ilm(self) -> bool:
+        return self.name == "elasticsearch"
+
+    @property
+    def has_ecs_types(self) -> bool:
+        """``match_only_text`` and ``constant_keyword`` (Elasticsearch 7.14+, not OpenSearch)."""
         return self.name == "elasticsearch"
 
     @property
@@ -77,16 +90,27 @@ class SetupReport:
 
 
 def index_template(
-    *, lifecycle: str | None = None, ignore_missing_custom: bool = False
+    *, lifecycle: str | None = None, ignore_missing_custom: bool = False, ecs_types: bool = False
 ) -> dict[str, Any]:
     """The index template body; with ``lifecycle``, its backing indices use that ILM policy;
-    with ``ignore_missing_custom``, a deleted ``cti-events@custom`` does not stop indexing."""
+    with ``ignore_missing_custom``, a deleted ``cti-events@custom`` does not stop indexing; with
+    ``ecs_types``, the ECS field types only Elasticsearch has, else :data:`PORTABLE_TYPES`."""
     body: dict[str, Any] = json.loads((TEMPLATES / "index-template.json").read_text())
+    if not ecs_types:
+        _portable(body["template"]["mappings"])
     if lifecycle is not None:
         body["template"].setdefault("settings", {})["index.lifecycle.name"] = lifecycle
     if ignore_missing_custom:
         body["ignore_missing_component_templates"] = [CUSTOM_NAME]
     return body
+
+
+def _portable(mapping: dict[str, Any]) -> None:
+    """Replace, in place, every type OpenSearch lacks by its :data:`PORTABLE_TYPES` stand-in."""
+    for spec in mapping.get("properties", {}).values():
+        if spec.get("type") in PORTABLE_TYPES:
+            spec["type"] = PORTABLE_TYPES[spec["type"]]
+        _portable(spec)
 
 
 def lifecycle_policy(retention_days: float = 90) -> dict[str, Any]:
@@ -173,11 +197,14 @@ async def install_template(
     *,
     lifecycle: str | None = None,
     ignore_missing_custom: bool = False,
+    ecs_types: bool = False,
     headers: Mapping[str, str] | None = None,
 ) -> str:
     """PUT the composable index template for ``logs-cti.calls-*``. Returns its name."""
     url = f"{es_url.rstrip('/')}/_index_template/{TEMPLATE_NAME}"
-    body = index_template(lifecycle=lifecycle, ignore_missing_custom=ignore_missing_custom)
+    body = index_template(
+        lifecycle=lifecycle, ignore_missing_custom=ignore_missing_custom, ecs_types=ecs_types
+    )
     await _call("PUT", url, headers=headers, json_body=body)
     return TEMPLATE_NAME
 
@@ -201,6 +228,7 @@ async def ensure_template(es_url: str, *, headers: Mapping[str, str] | None = No
         es_url,
         lifecycle=lifecycle,
         ignore_missing_custom=distribution.ignores_missing_components,
+        ecs_types=distribution.has_ecs_types,
         headers=headers,
     )
     return True
@@ -262,6 +290,7 @@ async def setup(
         es_url,
         lifecycle=lifecycle,
         ignore_missing_custom=distribution.ignores_missing_components,
+        ecs_types=distribution.has_ecs_types,
         headers=headers,
     )
     progress(f"index template {template} (priority 500) for logs-cti.calls-*")

@@ -37,6 +37,7 @@ import structlog
 
 from stasis_app.ari.stream import Backoff
 from stasis_app.errors import CallNotFound
+from stasis_app.events.ecs import DEFAULT_ORIGIN, Origin
 from stasis_app.events.queries import (
     QUEUE_EVENTS,
     QUEUE_PLACES,
@@ -96,16 +97,20 @@ class CallStore:
         retry: Backoff | None = None,
         busy_timeout: float = 5.0,
         connection: type[sqlite3.Connection] = sqlite3.Connection,
+        origin: Origin = DEFAULT_ORIGIN,
     ) -> None:
-        """``retry``: the backoff between attempts of a failed write (default 0.05 s doubling
-        to 5 s); ``connection``: the ``sqlite3.connect`` factory (tests inject faults with it).
-        Raises :class:`~stasis_app.errors.StoreSchemaTooNew` for a file made by newer code."""
+        """``origin``: the host and data stream every event's document names (the sink ships
+        to that data stream); ``retry``: the backoff between attempts of a failed write
+        (default 0.05 s doubling to 5 s); ``connection``: the ``sqlite3.connect`` factory
+        (tests inject faults with it). Raises :class:`~stasis_app.errors.StoreSchemaTooNew` for
+        a file made by newer code."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention_days = retention_days
         # With an Elasticsearch sink the store is its outbox: retention must not delete what
         # was never delivered, however long Elasticsearch has been away.
         self.keep_unshipped = keep_unshipped
+        self.origin = origin
         self._clock = clock
         self._busy_timeout_ms = int(busy_timeout * 1000)
         self._connection = connection
@@ -131,6 +136,7 @@ class CallStore:
             purge_interval=purge_interval,
             on_commit=self._notify,
             backoff=retry or Backoff(initial=0.05, cap=5.0),
+            origin=origin,
             clock=clock,
             monotonic=monotonic,
         )

@@ -38,7 +38,7 @@ import structlog
 
 from stasis_app.ari.stream import Backoff
 from stasis_app.events import catalogue as ev
-from stasis_app.events.ecs import to_ecs
+from stasis_app.events.ecs import DEFAULT_ORIGIN, Origin, to_ecs
 from stasis_app.events.record import CallEvent
 from stasis_app.threads import name_os_thread
 
@@ -93,8 +93,10 @@ class StoreWriter:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        origin: Origin = DEFAULT_ORIGIN,
     ) -> None:
         self._items = items
+        self._origin = origin
         self._connect = connect
         self._purge = purge
         self._purge_interval = purge_interval
@@ -232,7 +234,9 @@ class StoreWriter:
         conn.execute("BEGIN IMMEDIATE")
         for item in batch:
             if isinstance(item, CallEvent):
-                outcome = _isolated(conn, functools.partial(_write_event, event=item))
+                outcome = _isolated(
+                    conn, functools.partial(_write_event, event=item, origin=self._origin)
+                )
                 if isinstance(outcome, _ItemFailed):
                     rejects.append((item, str(outcome)))
                     self._reject(conn, item, str(outcome))
@@ -278,8 +282,8 @@ def _isolated(conn: sqlite3.Connection, run: Callable[[sqlite3.Connection], Any]
     return value
 
 
-def _write_event(conn: sqlite3.Connection, event: CallEvent) -> int:
-    doc = json.dumps(to_ecs(event), separators=(",", ":"), default=str)
+def _write_event(conn: sqlite3.Connection, event: CallEvent, origin: Origin) -> int:
+    doc = json.dumps(to_ecs(event, origin), separators=(",", ":"), default=str)
     cursor = conn.execute(
         "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, 0)",
         (event.event_id, event.call_id, event.at, event.action, doc),

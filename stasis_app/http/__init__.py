@@ -5,7 +5,7 @@ It runs inside the worker process and answers from the live state ARI events kee
 (:class:`~stasis_app.calls.registry.LiveRegistry`), never by asking Asterisk per request.
 """
 
-from stasis_app.http.app import cors_origins_from, create_app
+from stasis_app.http.app import create_app
 from stasis_app.http.seams import CallControl, CallHistory, QueueControl, WorkerStatus
 from stasis_app.http.server import ApiServer
 
@@ -15,6 +15,5 @@ __all__ = [
     "CallHistory",
     "QueueControl",
     "WorkerStatus",
-    "cors_origins_from",
     "create_app",
 ]

@@ -15,7 +15,7 @@ everything else takes the bearer token or the console's session
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -49,12 +49,6 @@ Send `Authorization: Bearer <CTI_API_TOKEN>` on every request except `/health`, 
 error is `{"error": {"code", "message", "details"}}`. The live event stream is a WebSocket at
 `/events` (also accepts `?token=`) and Server-Sent Events at `/events/sse`.
 """
-
-
-def cors_origins_from(environ: Mapping[str, str]) -> tuple[str, ...]:
-    """``CTI_CORS_ORIGINS="https://a.example, https://b.example"`` -> the origins; empty: closed."""
-    raw = environ.get("CTI_CORS_ORIGINS", "")
-    return tuple(o.strip() for o in raw.split(",") if o.strip())
 
 
 def create_app(
@@ -138,4 +132,4 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-__all__ = ["cors_origins_from", "create_app"]
+__all__ = ["create_app"]

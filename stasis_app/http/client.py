@@ -13,7 +13,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -39,9 +38,8 @@ from stasis_app.http.models import (
     TransferMode,
     TransferOut,
 )
+from stasis_app.settings import ClientSettings
 
-DEFAULT_URL = "http://127.0.0.1:3000"
-DEFAULT_DATA_DIR = "/var/lib/cti"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -70,12 +68,12 @@ class ApiRejected(ApiClientError):
         self.body = body  # as received: some answers (a 503 from /health) are not envelopes
 
 
-def read_token(environ: Mapping[str, str]) -> str:
+def read_token(environ: Mapping[str, str] | None = None) -> str:
     """CTI_API_TOKEN, else the lab's token file $CTI_DATA_DIR/api-token."""
-    token = environ.get("CTI_API_TOKEN", "").strip()
-    if token:
-        return token
-    path = Path(environ.get("CTI_DATA_DIR", DEFAULT_DATA_DIR)) / "api-token"
+    settings = ClientSettings.from_environ(environ)
+    if settings.api_token:
+        return settings.api_token
+    path = settings.data_dir / "api-token"
     try:
         token = path.read_text().strip()
     except OSError:
@@ -92,11 +90,8 @@ class ApiClient:
     timeout: float = 10.0
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ApiClient:
-        url = environ.get("CTI_API_URL", DEFAULT_URL).rstrip("/")
-        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-            raise ConfigError("CTI_API_URL", f"must be an http(s) URL, got {url!r}")
-        return cls(url, read_token(environ))
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> ApiClient:
+        return cls(ClientSettings.from_environ(environ).api_url, read_token(environ))
 
     # ------------------------------------------------------------------------------ calls
     def health(self) -> HealthOut:

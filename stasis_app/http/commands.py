@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Callable, Collection, Sequence
 from typing import Annotated, Any
 
@@ -34,7 +33,7 @@ TransferIdArg = Annotated[str, typer.Argument(help="A transfer id from `cti tran
 
 def make_client() -> ApiClient:
     """The client the commands use; tests replace it."""
-    return ApiClient.from_environ(os.environ)
+    return ApiClient.from_environ()
 
 
 def call_api(action: Callable[[ApiClient], Any]) -> Any:

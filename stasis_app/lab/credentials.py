@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 # Defined beside the secret checks, which accept it only for an ARI on loopback.
-from stasis_app.settings import LAB_ARI_PASSWORD
+from stasis_app.settings import (
+    API_TOKEN,
+    ARI_PASSWORD,
+    ARI_URL,
+    ARI_USER,
+    DATA_DIR,
+    LAB_ARI_PASSWORD,
+)
 
 LAB_ARI_USER = "cti"
 LAB_DATA_DIR = Path("/var/lib/cti")
@@ -37,12 +44,16 @@ def lab_api_token(data_dir: Path) -> str:
 def lab_environ(base: Mapping[str, str]) -> dict[str, str]:
     """``base`` with the lab's settings filled in wherever the caller has not set them."""
     env = dict(base)
-    env.setdefault("CTI_ARI_URL", "http://127.0.0.1:8088")
-    env.setdefault("CTI_ARI_USER", LAB_ARI_USER)
-    env.setdefault("CTI_ARI_PASSWORD", LAB_ARI_PASSWORD)
-    env.setdefault("CTI_DATA_DIR", str(LAB_DATA_DIR))
-    if not env.get("CTI_API_TOKEN"):
-        env["CTI_API_TOKEN"] = lab_api_token(Path(env["CTI_DATA_DIR"]))
+    for var, value in (
+        (ARI_URL, "http://127.0.0.1:8088"),
+        (ARI_USER, LAB_ARI_USER),
+        (ARI_PASSWORD, LAB_ARI_PASSWORD),
+        (DATA_DIR, str(LAB_DATA_DIR)),
+    ):
+        if not env.get(var.name):  # empty counts as unset, as everywhere in settings
+            env[var.name] = value
+    if not env.get(API_TOKEN.name):
+        env[API_TOKEN.name] = lab_api_token(DATA_DIR.value(env))
     return env
 
 

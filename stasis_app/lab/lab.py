@@ -17,13 +17,13 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from stasis_app.errors import LabError
 from stasis_app.lab import rootfs as fs
-from stasis_app.settings import REPO_ROOT
+from stasis_app.settings import LAB_DIR, LAB_MIRROR, REPO_ROOT
 
 Progress = Callable[[str], None]
 
@@ -37,9 +37,8 @@ class LabPaths:
     base: Path
 
     @classmethod
-    def from_environ(cls, environ: dict[str, str] | None = None) -> LabPaths:
-        env = os.environ if environ is None else environ
-        return cls(Path(env.get("CTI_LAB_DIR", "/var/cache/cti/lab")))
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> LabPaths:
+        return cls(LAB_DIR.value(environ))
 
     @property
     def rootfs(self) -> Path:
@@ -88,7 +87,7 @@ class Lab:
             self.progress(f"lab Asterisk already running (pid {self.pid()})")
             return self.status()
         started = time.monotonic()
-        fs.build(self.paths.rootfs, self.progress, mirror=os.environ.get("CTI_LAB_MIRROR"))
+        fs.build(self.paths.rootfs, self.progress, mirror=LAB_MIRROR.optional())
         built = time.monotonic()
         fs.prepare(self.paths.rootfs, self.config_dir)
         if install_prompts is not None:

@@ -19,6 +19,7 @@ import pytest
 import structlog
 
 from stasis_app.events import CallEvent
+from stasis_app.events.ecs import DEFAULT_ORIGIN, DataStream, Origin
 from stasis_app.events.elastic import Backoff, ElasticSink
 from stasis_app.events.store import CallStore
 from tests.fakes.bulk_server import AcceptThenFail, BulkServer, ItemStatus, ServerThread, Status
@@ -53,14 +54,19 @@ class LagProbe:
 
 @contextlib.asynccontextmanager
 async def shipping(
-    tmp_path: Path, server: BulkServer, *, start_down: bool = False, **options: Any
+    tmp_path: Path,
+    server: BulkServer,
+    *,
+    start_down: bool = False,
+    origin: Origin = DEFAULT_ORIGIN,
+    **options: Any,
 ) -> AsyncIterator[tuple[CallStore, ElasticSink, LagProbe, ServerThread]]:
     """The server (on its own thread), a store, the sink and a lag probe on this loop."""
     threaded = ServerThread(server)
     await threaded.start()
     if start_down:
         await threaded.down()
-    store = CallStore(tmp_path / "calls.sqlite3", retention_days=0)
+    store = CallStore(tmp_path / "calls.sqlite3", retention_days=0, origin=origin)
     options.setdefault("backoff", FAST)
     jitter = random.Random(7)  # noqa: S311 - reproducible jitter, not cryptography
     sink = ElasticSink(server.url, store, idle_poll=30.0, rng=jitter, **options)
@@ -291,13 +297,19 @@ async def test_the_right_api_key_is_sent(tmp_path: Path, server: BulkServer) -> 
 async def test_413_halves_the_batch(tmp_path: Path, server: BulkServer) -> None:
     """A body too large for the server makes the batch smaller instead of failing forever."""
     server.plan.append(Status(413))
-    options: dict[str, Any] = {"batch_size": 40, "namespace": "prod"}
-    async with shipping(tmp_path, server, **options) as (store, _sink, _probe, _threaded):
+    prod = Origin(stream=DataStream(namespace="prod"))
+    async with shipping(tmp_path, server, batch_size=40, origin=prod) as (
+        store,
+        _sink,
+        _probe,
+        _threaded,
+    ):
         expected = emit_calls(store, 20)
         await delivered(server, store, expected)
         assert_exactly_once(server, expected)
         assert server.bulk_requests >= 1 + 100 // 20
         assert {server.indices[i] for i in expected} == {"logs-cti.calls-prod"}
+        assert {server.docs[i]["data_stream"]["namespace"] for i in expected} == {"prod"}
 
 
 @pytest.mark.asyncio

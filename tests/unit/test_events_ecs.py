@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from stasis_app import __version__
 from stasis_app.events import CallEvent, catalogue
-from stasis_app.events.ecs import ECS_VERSION, timestamp, to_ecs
+from stasis_app.events.ecs import ECS_VERSION, DataStream, Origin, timestamp, to_ecs
 from stasis_app.events.setup import index_template
 
 AT = 1_700_000_000.123456  # 2023-11-14T22:13:20.123Z
@@ -111,6 +112,7 @@ def _mapping(spec: dict[str, Any], prefix: str = "") -> dict[str, str]:
 MAPPING = _mapping(index_template()["template"]["mappings"])
 FITS = {
     "keyword": (str,),
+    "text": (str,),
     "date": (str,),
     "long": (int,),
     "float": (float, int),
@@ -541,3 +543,92 @@ def test_a_hand_written_outcome_record_is_indexed_with_the_facts_defaults(
     assert fact is not None
     via_fact = CallEvent.of("1700000000.42", fact, caller="1000", dialed="500", at=AT)
     assert to_ecs(dataclasses.replace(via_fact, event_id=f"id-{action}")) == doc
+
+
+# (action, data, message): the sentence each kind of event gives, from its fact's SAYS.
+MESSAGES: list[tuple[str, dict[str, Any], str]] = [
+    ("call-started", EMITTED[0][1], "call 1700000000.42 from 1000 to 500 started"),
+    ("answered", {}, "call 1700000000.42 from 1000 answered"),
+    ("digit", {"digit": "2", "menu": "main"}, "call 1700000000.42 from 1000 pressed 2"),
+    (
+        "option-chosen",
+        {"menu": "main", "digits": "2", "action": "transfer to 2000"},
+        "call 1700000000.42 from 1000 chose 2 in menu main: transfer to 2000",
+    ),
+    (
+        "dial-failed",
+        {"extension": "2000", "reason": "busy"},
+        "call 1700000000.42 from 1000 did not reach 2000: busy",
+    ),
+    (
+        "queue-overflowed",
+        {"queue": "sales", "wait": 300.0, "reason": "max-wait", "to": "queue support"},
+        "call 1700000000.42 from 1000 sent on by queue sales after 300 s (max-wait): queue support",
+    ),
+    (
+        "call-ended",
+        {"disposition": "answered", "duration": 12.5, "ivr_path": ["main"]},
+        "call 1700000000.42 from 1000 ended: answered after 12.5 s",
+    ),
+    # A hand-written record without a field the sentence names: the rest is still said.
+    ("bridged", {"bridge": "b"}, "call 1700000000.42 from 1000 connected to unknown"),
+    # An action this version does not know: named as it is.
+    ("parked", {"lot": "701"}, "call 1700000000.42 from 1000: parked"),
+]
+
+
+@pytest.mark.parametrize(("action", "data", "said"), MESSAGES, ids=[m[0] for m in MESSAGES])
+def test_the_message_says_what_happened(action: str, data: dict[str, Any], said: str) -> None:
+    """ECS message: a short sentence for Discover's list and full-text search."""
+    assert to_ecs(_event(action, data))["message"] == said
+
+
+def test_a_call_without_a_caller_number_is_named_by_its_id_alone() -> None:
+    event = CallEvent("c9", "answered", {}, caller=None, dialed=None, at=AT)
+    assert to_ecs(event)["message"] == "call c9 answered"
+
+
+# (origin, the fields it gives every document): service, host and the data stream.
+ORIGINS: list[tuple[Origin, dict[str, Any]]] = [
+    (
+        Origin(),
+        {
+            "service.name": "cti",
+            "service.version": __version__,
+            "data_stream.type": "logs",
+            "data_stream.dataset": "cti.calls",
+            "data_stream.namespace": "default",
+            "event.dataset": "cti.calls",
+        },
+    ),
+    (
+        Origin(version="9.9.9", node="pbx-1", stream=DataStream(namespace="prod")),
+        {
+            "service.name": "cti",
+            "service.version": "9.9.9",
+            "service.node.name": "pbx-1",
+            "host.name": "pbx-1",
+            "data_stream.type": "logs",
+            "data_stream.dataset": "cti.calls",
+            "data_stream.namespace": "prod",
+            "event.dataset": "cti.calls",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("origin", "fields"), ORIGINS, ids=["default", "named-host"])
+@pytest.mark.parametrize(("action", "data"), EMITTED[:3], ids=[a for a, _ in EMITTED[:3]])
+def test_every_document_names_its_service_host_and_data_stream(
+    origin: Origin, fields: dict[str, Any], action: str, data: dict[str, Any]
+) -> None:
+    """The data_stream.* parts spell the data stream the sink writes to; host.* only when the
+    origin names its host."""
+    leaves = _leaves(to_ecs(_event(action, data), origin))
+    assert {k: v for k, v in leaves.items() if k.split(".")[0] in ("service", "host")} == {
+        k: v for k, v in fields.items() if k.split(".")[0] in ("service", "host")
+    }
+    assert {k: leaves[k] for k in fields} == fields
+    stream = origin.stream
+    parts = (leaves["data_stream.type"], leaves["data_stream.dataset"])
+    assert "-".join((*parts, leaves["data_stream.namespace"])) == stream.name

@@ -6,7 +6,9 @@ import random
 
 import pytest
 
-from stasis_app.events.elastic import Backoff, _classify, _Retry, auth_headers, data_stream
+from stasis_app.events.ecs import DataStream
+from stasis_app.events.elastic import Backoff, _classify, _Retry
+from stasis_app.settings import elasticsearch_headers as auth_headers
 
 
 def _item(status: int, error: str | None = None) -> dict[str, object]:
@@ -66,5 +68,16 @@ def test_auth_headers_from_the_environment() -> None:
     assert basic == {"Authorization": "Basic ZWxhc3RpYzpwdw=="}
 
 
-def test_the_data_stream_name_follows_the_elastic_naming_scheme() -> None:
-    assert data_stream("default") == "logs-cti.calls-default"
+@pytest.mark.parametrize(
+    ("namespace", "name"),
+    [("default", "logs-cti.calls-default"), ("prod", "logs-cti.calls-prod")],
+)
+def test_the_data_stream_name_follows_the_elastic_naming_scheme(namespace: str, name: str) -> None:
+    assert DataStream(namespace=namespace).name == name
+
+
+@pytest.mark.parametrize("namespace", ["", "Prod", "eu-west", "a b", "x*", "n" * 101])
+def test_a_namespace_elasticsearch_refuses_is_refused_here(namespace: str) -> None:
+    """Uppercase, '-' (it separates the name's parts), spaces, wildcards, over 100 characters."""
+    with pytest.raises(ValueError, match="namespace"):
+        DataStream(namespace=namespace)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from stasis_app.errors import DashboardImportError, EsAuthError, EsConnectionError
+from stasis_app.errors import DashboardImportError, EsAuthError, EsConnectionError, EsHttpError
 from stasis_app.events.setup import (
     DASHBOARDS,
+    Distribution,
     detect,
     import_dashboards,
     index_template,
+    install_custom_component,
     install_template,
     lifecycle_policy,
     setup,
@@ -42,6 +45,87 @@ def test_the_template_only_uses_types_all_three_servers_accept() -> None:
     assert "settings" not in body["template"]
     with_ilm = index_template(lifecycle="cti-calls")
     assert with_ilm["template"]["settings"] == {"index.lifecycle.name": "cti-calls"}
+
+
+def _types_at(mapping: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, spec in mapping.get("properties", {}).items():
+        if "type" in spec:
+            out[prefix + name] = spec["type"]
+        out |= _types_at(spec, f"{prefix}{name}.")
+    return out
+
+
+# (field, its type for Elasticsearch as ECS gives it, the stand-in OpenSearch gets)
+ECS_TYPES = [
+    ("message", "match_only_text", "text"),
+    ("data_stream.type", "constant_keyword", "keyword"),
+    ("data_stream.dataset", "constant_keyword", "keyword"),
+    ("data_stream.namespace", "constant_keyword", "keyword"),
+    ("service.name", "keyword", "keyword"),
+    ("service.version", "keyword", "keyword"),
+    ("service.node.name", "keyword", "keyword"),
+    ("host.name", "keyword", "keyword"),
+]
+
+
+@pytest.mark.parametrize(("field", "ecs", "portable"), ECS_TYPES, ids=[f for f, _, _ in ECS_TYPES])
+def test_ecs_types_for_elasticsearch_and_stand_ins_for_opensearch(
+    field: str, ecs: str, portable: str
+) -> None:
+    """match_only_text and constant_keyword only where the server has them; nothing else moves."""
+    native = _types_at(index_template(ecs_types=True)["template"]["mappings"])
+    plain = _types_at(index_template()["template"]["mappings"])
+    assert (native[field], plain[field]) == (ecs, portable)
+    assert {k for k in native if native[k] != plain[k]} <= {f for f, e, p in ECS_TYPES if e != p}
+
+
+@pytest.mark.parametrize(
+    ("distribution", "version", "ecs_types"),
+    [
+        ("elasticsearch", "8.15.3", True),
+        ("elasticsearch", "9.1.0", True),
+        ("opensearch", "2.17.0", False),
+    ],
+)
+def test_the_distribution_decides_the_types(
+    distribution: str, version: str, ecs_types: bool
+) -> None:
+    assert Distribution(distribution, version).has_ecs_types is ecs_types
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("distribution", "version", "message_type"),
+    [("elasticsearch", "8.15.3", "match_only_text"), ("opensearch", "2.17.0", "text")],
+)
+async def test_each_flavour_accepts_the_template_it_is_given(
+    distribution: str, version: str, message_type: str
+) -> None:
+    """setup sends Elasticsearch the ECS types and OpenSearch (which refuses them, as the fake
+    does: OPENSEARCH_REJECTS) their stand-ins; both accept it."""
+    server = BulkServer(distribution=distribution, version=version)
+    url = await server.start()
+    try:
+        await setup(url)
+        mapping = server.templates["logs-cti.calls"]["template"]["mappings"]
+        assert _types_at(mapping)["message"] == message_type
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_opensearch_refuses_the_ecs_types() -> None:
+    """What the stand-ins are for: the fake, like OpenSearch, refuses match_only_text."""
+    server = BulkServer(distribution="opensearch", version="2.17.0")
+    url = await server.start()
+    try:
+        await install_custom_component(url)
+        with pytest.raises(EsHttpError, match="match_only_text"):
+            await install_template(url, ecs_types=True)
+        assert server.templates == {}
+    finally:
+        await server.stop()
 
 
 def test_the_lifecycle_deletes_after_the_retention() -> None:

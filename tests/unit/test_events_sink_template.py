@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import structlog
 
+from stasis_app import __version__
+from stasis_app.events.ecs import DEFAULT_ORIGIN, Origin
 from stasis_app.events.elastic import Backoff, ElasticSink
 from stasis_app.events.record import CallEvent
 from stasis_app.events.setup import CUSTOM_NAME, TEMPLATE_NAME, setup
@@ -31,9 +33,9 @@ FLAVOURS = [
 
 @contextlib.asynccontextmanager
 async def sinking(
-    tmp_path: Path, server: BulkServer, url: str | None = None
+    tmp_path: Path, server: BulkServer, url: str | None = None, origin: Origin = DEFAULT_ORIGIN
 ) -> AsyncIterator[tuple[CallStore, ElasticSink]]:
-    store = CallStore(tmp_path / "calls.sqlite3", keep_unshipped=True)
+    store = CallStore(tmp_path / "calls.sqlite3", keep_unshipped=True, origin=origin)
     sink = ElasticSink(url or server.url, store, idle_poll=0.05, backoff=FAST)
     task = asyncio.create_task(sink.run())
     try:
@@ -87,6 +89,32 @@ async def test_a_missing_template_is_installed_before_the_first_event(
         else:
             assert "ignore_missing_component_templates" not in template
             assert "settings" not in template["template"]
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_shipped_document_carries_the_ecs_context(
+    tmp_path: Path, flavour: tuple[str, str]
+) -> None:
+    """message, service.*, host.name and data_stream.* naming the data stream it landed in."""
+    server = BulkServer(distribution=flavour[0], version=flavour[1])
+    await server.start()
+    origin = Origin(node="pbx-1")
+    try:
+        async with sinking(tmp_path, server, origin=origin) as (store, _sink):
+            event_id = _event(store)
+            await _shipped(server, event_id)
+        doc = server.docs[event_id]
+        stream = doc["data_stream"]
+        assert (
+            f"{stream['type']}-{stream['dataset']}-{stream['namespace']}"
+            == (server.indices[event_id])
+        )
+        assert doc["service"] == {"name": "cti", "version": __version__, "node": {"name": "pbx-1"}}
+        assert doc["host"] == {"name": "pbx-1"}
+        assert doc["message"] == "call c-1 from 1000 to 500 started"
     finally:
         await server.stop()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import structlog
 
 from stasis_app.errors import ConfigError, EsConnectionError, EsHttpError
+from stasis_app.events.ecs import Origin
 from stasis_app.events.elastic import ElasticSink
 from stasis_app.events.setup import detect, setup
 from stasis_app.redact import redact_url, split_credentials, without_credentials
@@ -71,7 +73,7 @@ def test_the_sink_sends_url_credentials_as_basic_auth_unless_set_explicitly(
 
 def test_the_sink_never_keeps_the_secret_in_the_url_it_logs() -> None:
     """Every es.* log line and every error of the sink names sink.url: it has no userinfo."""
-    store: Any = None  # never touched by the constructor
+    store: Any = SimpleNamespace(origin=Origin())  # the constructor reads only its origin
     sink = ElasticSink(f"http://cti:{SECRET}@127.0.0.1:9200/", store)
     assert sink.url == "http://127.0.0.1:9200"
 
