@@ -73,8 +73,11 @@ class AsteriskThreads:
             for m in map(_THREAD_LINE.match, show_threads.splitlines())
             if m is not None
         }
+        # `core show threads` names each thread by its id inside Asterisk's PID namespace (the
+        # lab starts it in one); /proc here lists host ids. NSpid maps one to the other.
         by_tid = {
-            tid: (functions.get(tid, "other"), t.user + t.system) for tid, t in threads(pid).items()
+            tid: (functions.get(_own_id(pid, tid), "other"), t.user + t.system)
+            for tid, t in threads(pid).items()
         }
         return cls(cpu_seconds(pid), by_tid)
 
@@ -90,6 +93,22 @@ class AsteriskThreads:
             groups[group] = groups.get(group, 0.0) + spent
         groups[ENDED] = (self.total - before.total) - alive
         return groups
+
+
+def innermost_id(status: str) -> str | None:
+    """The id a /proc status names in the innermost PID namespace (the last of ``NSpid:``)."""
+    for line in status.splitlines():
+        if line.startswith("NSpid:"):
+            return line.split()[-1]
+    return None
+
+
+def _own_id(pid: int, tid: str) -> str:
+    try:
+        status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+    except OSError:
+        return tid  # ended meanwhile
+    return innermost_id(status) or tid
 
 
 def rss_kb(pid: int) -> int:

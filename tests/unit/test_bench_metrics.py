@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bench.metrics import all_warnings, session_limit_warnings, taskprocessor_warnings
+from bench.metrics import (
+    all_warnings,
+    innermost_id,
+    session_limit_warnings,
+    taskprocessor_warnings,
+)
 
 
 @pytest.mark.parametrize(
@@ -30,3 +35,15 @@ def test_the_bench_counts_asterisks_warnings_by_kind(
     assert (session_limit_warnings(lines), all_warnings(lines), taskprocessor_warnings(lines)) == (
         counted
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("Name:\tasterisk\nNSpid:\t31052\t1\nNgid:\t0\n", "1"),  # in the lab's PID namespace
+        ("Name:\tasterisk\nNSpid:\t4242\n", "4242"),  # on the host's
+        ("Name:\tasterisk\n", None),  # a kernel without NSpid
+    ],
+)
+def test_innermost_id_is_the_id_asterisk_itself_reports(status: str, expected: str | None) -> None:
+    assert innermost_id(status) == expected
