@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Final
@@ -48,33 +49,29 @@ def backup_store(source: Path, dest: Path) -> Backup:
     # Created 0600 before SQLite opens it: the history holds callers' numbers.
     os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        try:
-            copy = sqlite3.connect(partial)
-            try:
-                src.backup(copy, pages=PAGES_PER_STEP)
-                made = _check(copy, partial)
-            finally:
-                copy.close()
-        finally:
-            src.close()
+        with (
+            closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+            closing(sqlite3.connect(partial)) as copy,
+        ):
+            src.backup(copy, pages=PAGES_PER_STEP)
+            version, calls, events = _check(copy, partial)
         partial.rename(dest)
-    except sqlite3.Error as e:
+    except BaseException as e:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"backing up {source} to {dest} failed: {e}") from e
-    except BaseException:
-        partial.unlink(missing_ok=True)
+        if isinstance(e, sqlite3.Error):
+            raise BackupError(f"backing up {source} to {dest} failed: {e}") from e
         raise
-    return Backup(dest, made.schema_version, made.calls, made.events, dest.stat().st_size)
+    return Backup(dest, version, calls, events, dest.stat().st_size)
 
 
-def _check(conn: sqlite3.Connection, path: Path) -> Backup:
+def _check(conn: sqlite3.Connection, path: Path) -> tuple[int, int, int]:
+    """The copy's schema version, calls and events, once SQLite finds it sound."""
     verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
     if verdict != "ok":
         raise BackupError(f"the copy at {path} failed SQLite's check: {verdict}")
     calls = conn.execute("SELECT count(*) FROM calls").fetchone()[0]
     events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    return Backup(path, version_of(conn), int(calls), int(events), 0)
+    return version_of(conn), int(calls), int(events)
 
 
 def register(app: typer.Typer) -> None:
