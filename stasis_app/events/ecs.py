@@ -42,7 +42,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -298,7 +297,7 @@ def message(event: CallEvent, data: Mapping[str, Any]) -> str:
     values = {k: _words(v) for k, v in data.items() if v is not None}
     if event.dialed is not None:  # as for cti.dialed, the record's own wins
         values["dialed"] = str(event.dialed)
-    return f"{subject} {string.Formatter().vformat(says, (), _Words(values))}"
+    return f"{subject} {says.format_map(_Words(values))}"
 
 
 def _indexed(kind: type, value: Any) -> Any:

@@ -17,6 +17,10 @@ integrity, binding or size errors)                       it goes to ``store_reje
 one :class:`Op` (any error but a transient one)          that op's future fails; the batch commits
 =======================================================  ==========================================
 
+A window's events go in with one ``executemany`` and one upsert per call; only when SQLite
+refuses one of them (or one is already stored) is the run written again event by event, each in
+its own savepoint, to find the one at fault.
+
 Retention wakes the thread once per ``purge_interval``; without retention the thread sleeps in
 ``queue.get()`` until there is work, so an idle store costs no CPU.
 """
@@ -231,21 +235,73 @@ class StoreWriter:
         results: list[tuple[Future[Any], Any]] = []
         rejects: list[tuple[CallEvent, str]] = []
         written = 0
+        run: list[CallEvent] = []
         conn.execute("BEGIN IMMEDIATE")
         for item in batch:
             if isinstance(item, CallEvent):
-                outcome = _isolated(
-                    conn, functools.partial(_write_event, event=item, origin=self._origin)
-                )
-                if isinstance(outcome, _ItemFailed):
-                    rejects.append((item, str(outcome)))
-                    self._reject(conn, item, str(outcome))
-                else:
-                    written += outcome
-            elif isinstance(item, Op):
+                run.append(item)
+                continue
+            written += self._events(conn, run, rejects)
+            run = []
+            if isinstance(item, Op):
                 results.append((item.future, _isolated(conn, item.run)))
+        written += self._events(conn, run, rejects)
         conn.execute("COMMIT")
         return results, written, rejects
+
+    def _events(
+        self,
+        conn: sqlite3.Connection,
+        run: Sequence[CallEvent],
+        rejects: list[tuple[CallEvent, str]],
+    ) -> int:
+        """Write a run of events: all at once when SQLite takes them all, else one by one.
+
+        The usual case costs one ``executemany`` and one summary upsert per call in the run,
+        instead of a savepoint, an insert and an upsert per event (the writer thread's CPU per
+        IVR call: bench/notes.md). An event SQLite refuses (or one already stored) sends the run
+        through the careful path, where each event is undone alone.
+        """
+        if not run:
+            return 0
+        rows: list[tuple[CallEvent, tuple[Any, ...]]] = []
+        for event in run:
+            try:
+                rows.append((event, _row(event, self._origin)))
+            except Exception as exc:  # any failure to convert rejects only this event
+                self._refuse(conn, event, _ItemFailed(exc), rejects)
+        conn.execute("SAVEPOINT run")
+        try:
+            cursor = conn.executemany(_INSERT_EVENT, [row for _, row in rows])
+            if cursor.rowcount == len(rows):
+                _summarise(conn, [event for event, _ in rows])
+                conn.execute("RELEASE run")
+                return len(rows)
+        except sqlite3.OperationalError:
+            raise
+        except Exception as exc:  # as in _isolated: the careful path finds the item at fault
+            if isinstance(exc, sqlite3.Error) and not conn.in_transaction:
+                raise
+        conn.execute("ROLLBACK TO run")
+        conn.execute("RELEASE run")
+        written = 0
+        for event, row in rows:
+            outcome = _isolated(conn, functools.partial(_write_row, event=event, row=row))
+            if isinstance(outcome, _ItemFailed):
+                self._refuse(conn, event, outcome, rejects)
+            else:
+                written += outcome
+        return written
+
+    def _refuse(
+        self,
+        conn: sqlite3.Connection,
+        event: CallEvent,
+        failure: _ItemFailed,
+        rejects: list[tuple[CallEvent, str]],
+    ) -> None:
+        rejects.append((event, str(failure)))
+        self._reject(conn, event, str(failure))
 
     def _reject(self, conn: sqlite3.Connection, event: CallEvent, reason: str) -> None:
         at = event.at if isinstance(event.at, (int, float)) else None
@@ -282,14 +338,19 @@ def _isolated(conn: sqlite3.Connection, run: Callable[[sqlite3.Connection], Any]
     return value
 
 
-def _write_event(conn: sqlite3.Connection, event: CallEvent, origin: Origin) -> int:
+_INSERT_EVENT: Final = "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, 0)"
+
+
+def _row(event: CallEvent, origin: Origin) -> tuple[Any, ...]:
+    """The ``events`` row of ``event``: its ECS document as JSON (raises if it cannot be one)."""
     doc = json.dumps(to_ecs(event, origin), separators=(",", ":"), default=str)
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, 0)",
-        (event.event_id, event.call_id, event.at, event.action, doc),
-    )
+    return (event.event_id, event.call_id, event.at, event.action, doc)
+
+
+def _write_row(conn: sqlite3.Connection, event: CallEvent, row: tuple[Any, ...]) -> int:
+    cursor = conn.execute(_INSERT_EVENT, row)
     if cursor.rowcount:
-        _update_summary(conn, event)
+        _summarise(conn, [event])
     return 1 if cursor.rowcount else 0
 
 
@@ -309,14 +370,41 @@ def _best_effort_json(event: CallEvent) -> str:
         return json.dumps({key: repr(value) for key, value in record.items()})
 
 
-def _update_summary(conn: sqlite3.Connection, event: CallEvent) -> None:
-    """Keep the call's row in step with its events: every event makes sure the row exists."""
-    conn.execute(
+def _summarise(conn: sqlite3.Connection, events: Sequence[CallEvent]) -> None:
+    """Keep the calls' rows in step with their events (already inserted): every call of the run
+    gets one upsert that makes sure its row exists, then each event's own update, in order."""
+    firsts: dict[str, list[Any]] = {}
+    for event in events:
+        seen = firsts.get(event.call_id)
+        if seen is None:
+            firsts[event.call_id] = [event.call_id, event.at, event.caller, event.dialed]
+            continue
+        seen[1] = _earlier(seen[1], event.at)
+        if seen[2] is None:
+            seen[2] = event.caller
+        if seen[3] is None:
+            seen[3] = event.dialed
+    conn.executemany(
         "INSERT INTO calls (call_id, started, caller, dialed) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(call_id) DO UPDATE SET started = min(started, excluded.started),"
         " caller = coalesce(caller, excluded.caller), dialed = coalesce(dialed, excluded.dialed)",
-        (event.call_id, event.at, event.caller, event.dialed),
+        firsts.values(),
     )
+    for event in events:
+        _update_summary(conn, event)
+
+
+def _earlier(a: Any, b: Any) -> Any:
+    """SQLite's min() of two ``at`` values: numbers before anything else (records are read back
+    unchecked, so a time may be odd)."""
+    a_num, b_num = isinstance(a, (int, float)), isinstance(b, (int, float))
+    if a_num and b_num:
+        return min(a, b)
+    return a if a_num or not b_num else b
+
+
+def _update_summary(conn: sqlite3.Connection, event: CallEvent) -> None:
+    """What one event changes in its call's row beyond its existence (see :func:`_summarise`)."""
     match event.fact():
         # The callee is the last extension the call was sent to, rang or was handed over to.
         case (

@@ -466,3 +466,48 @@ def test_queue_event_data_keeps_fields_the_catalogue_does_not_know(store: CallSt
 def test_queue_facts_can_be_read_back_from_their_documents(fact: type[ev.Fact]) -> None:
     """The store rebuilds queue data from document paths: no field may be SPECIAL (derived)."""
     assert all(place != ev.SPECIAL for _, place in ev.placements(fact))
+
+
+RUNS = [
+    # (why, events as (call, action, at, data, caller, dialed))
+    ("in order", [("c1", "call-started", T0, {}, "1000", "500"),
+                  ("c1", "transferred", T0 + 1, {"extension": "2000", "by": "ivr"}, "1000", "500"),
+                  ("c1", "call-ended", T0 + 5, {"disposition": "answered", "duration": 5.0,
+                                                 "ivr_path": []}, "1000", "500")]),
+    ("out of order, caller known late", [
+        ("c1", "menu-entered", T0 + 2, {"menu": "main"}, None, None),
+        ("c1", "call-started", T0, {}, "1000", None),
+        ("c1", "digit", T0 + 3, {"digit": "1", "menu": "main"}, "1001", "500"),
+        ("c1", "call-ended", T0 + 4, {"disposition": "ivr-hangup", "duration": 4.0,
+                                       "ivr_path": []}, None, None)]),
+    ("two calls interleaved", [
+        ("c1", "call-started", T0, {}, "1000", "500"),
+        ("c2", "call-started", T0 + 1, {}, "1001", "500"),
+        ("c2", "dialing", T0 + 2, {"extension": "2000"}, "1001", "500"),
+        ("c1", "call-ended", T0 + 3, {"disposition": "caller-hangup", "duration": 3.0,
+                                       "ivr_path": ["main"]}, "1000", "500")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("why", "run"), RUNS, ids=[why for why, _ in RUNS])
+def test_a_run_written_at_once_summarises_as_one_event_at_a_time(
+    tmp_path: Path, why: str, run: list[tuple[Any, ...]]
+) -> None:
+    """The writer inserts a window's events together and upserts each call once: the calls'
+    rows must come out as when every event is its own transaction."""
+    rows = []
+    for name, flush_each in (("together", False), ("apart", True)):
+        store = CallStore(tmp_path / name / "calls.sqlite3", retention_days=0)
+        for call, action, at, data, caller, dialed in run:
+            store.emit(
+                CallEvent(
+                    call, action, data, caller=caller, dialed=dialed, at=at, event_id=f"{call}-{at}"
+                )
+            )
+            if flush_each:
+                assert store.flush()
+        assert store.flush()
+        rows.append(sorted(s.to_dict().items() for s in store.list_calls()))
+        assert store.status().events_written == len(run), why
+        store.close()
+    assert rows[0] == rows[1], why

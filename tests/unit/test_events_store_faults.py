@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +60,26 @@ class _Faults(sqlite3.Connection):
         if sql == "BEGIN IMMEDIATE" and _Faults.max_pages is not None:
             super().execute(f"PRAGMA max_page_count = {_Faults.max_pages}")
         if sql.startswith("INSERT OR IGNORE INTO events") and args:
-            event_id = args[0][0]
-            left = _Faults.bad.get(event_id, 0)
-            if left:
-                _Faults.bad[event_id] = left - 1 if left > 0 else left
-                raise _Faults.error(f"injected failure for {event_id}")
+            self._check(args[0][0])
         return super().execute(sql, *args)
+
+    def executemany(self, sql: str, rows: Iterable[Any], /) -> sqlite3.Cursor:
+        rows = list(rows)
+        if sql.startswith("INSERT OR IGNORE INTO events"):
+            for n, row in enumerate(rows):
+                try:
+                    self._check(row[0])
+                except sqlite3.Error:
+                    super().executemany(sql, rows[:n])  # as SQLite does: the rows before it
+                    raise
+        return super().executemany(sql, rows)
+
+    @staticmethod
+    def _check(event_id: str) -> None:
+        left = _Faults.bad.get(event_id, 0)
+        if left:
+            _Faults.bad[event_id] = left - 1 if left > 0 else left
+            raise _Faults.error(f"injected failure for {event_id}")
 
 
 @pytest.fixture
