@@ -37,7 +37,7 @@ CATEGORIES = (
     ("ARI REST (HTTP client)", ("Http11Transport.", "http11.py", "AiohttpTransport.request",
                                 "ClientSession.", "ClientRequest.", "ClientResponse.",
                                 "BaseConnector.", "ResponseHandler.")),
-    ("store writer thread", ("CallStore._write_loop",)),
+    ("store writer thread", ("StoreWriter.",)),
     ("log writer thread", ("QueuedWriter",)),
     ("ARI events: websocket read and parse", ("EventStream._read", "Connection.recv",
                                               "ClientProtocol.", "Protocol.parse", "parse_event")),
