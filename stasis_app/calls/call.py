@@ -3,9 +3,9 @@
 The dispatcher puts every ARI event of the call's channels (caller, legs, playbacks), every timer
 expiry and every request (transfer, hold ...) on the call's queue; :meth:`Call.run` takes them one
 at a time, turns each into a machine input, and performs the machine's outputs in order (a
-prompt's stop excepted, which goes out beside the next request: :meth:`Call._perform_in_order`). So a call
-never sees its events out of order, while other calls run concurrently on the same loop. This is
-the only place that performs ARI I/O for a call; the machine (:mod:`.machine`) is pure.
+prompt's stop excepted, which goes out beside the next request: ``Call._perform_in_order``). So a
+call never sees its events out of order, while other calls run concurrently on the same loop. This
+is the only place that performs ARI I/O for a call; the machine (:mod:`.machine`) is pure.
 
 An operation Asterisk refuses comes back to the machine as ``OperationFailed`` once the batch it
 was part of has been performed (a 404 during teardown is the ordinary end of a party, not an
