@@ -19,7 +19,8 @@ from bench.metrics import ASTERISK_GROUPS, ENDED
 from bench.node_peer import PEER_DIR
 from bench.ramp import Step
 
-CPU_TARGET_MS = 3.0
+CPU_TARGET_MS = 2.0  # issue #14
+CLEAN_RATE_SHARE = 0.85  # issue #14: of the dialplan IVR's highest clean rate
 CHANNELS_TARGET_MS = 20.0
 # The queue bench (bench/queue.py) writes its own section; a run of ./bench.sh keeps it.
 QUEUE_BEGIN = "<!-- bench.queue: begin (python -m bench.queue writes this part) -->"
@@ -97,6 +98,36 @@ def ramp_table(steps: list[Step]) -> list[str]:
     return out
 
 
+def machine_share(s: Step, cores: int | None = None) -> float:
+    """The share of all cores that Asterisk, the program and SIPp needed during the step."""
+    total = s.asterisk_cpu_ms + s.worker_cpu_ms + (s.node_cpu_ms or 0.0) + s.sipp_cpu_ms
+    # CPU ms per call x calls per second / (1000 ms per core-second x cores)
+    return total * s.rate / (1000 * (cores or os.cpu_count() or 1))
+
+
+def ceiling(steps: list[Step], cores: int | None = None) -> list[str]:
+    """The plain answer at the top: where the Stasis IVR stopped being clean, and how busy the
+    machine was there, beside the dialplan IVR at the same rate."""
+    failed = sorted(s.rate for s in steps if s.target == "stasis" and not s.clean)
+    if not failed:
+        return ["- The Stasis IVR was clean at every rate run: its ceiling was not reached."]
+    rate = failed[0]
+    by = {(s.target, s.rate): s for s in steps}
+    busy = 100 * machine_share(by["stasis", rate], cores)
+    line = (
+        f"- Where the ceiling is: the Stasis IVR first failed calls at {rate:g}/s, where "
+        f"Asterisk, the worker and SIPp needed {busy:.0f} % of the machine's cores"
+    )
+    dial = by.get(("dialplan", rate))
+    if dial is not None:
+        line += f" (the dialplan IVR at that rate: {100 * machine_share(dial, cores):.0f} %)"
+    return [
+        line + ". Past 100 % the scheduler decides which calls fail: the ceiling is CPU per "
+        "call, the worker's and Asterisk's. What it is spent on, and the next lever: the last "
+        "section."
+    ]
+
+
 def asterisk_table(steps: list[Step]) -> list[str]:
     """Asterisk's CPU per call by what its threads do: where the ARI path costs more."""
     groups = [*ASTERISK_GROUPS.values(), ENDED, "other threads"]
@@ -105,12 +136,9 @@ def asterisk_table(steps: list[Step]) -> list[str]:
         "| machine share |",
         "|---|---|" + "---|" * (len(groups) + 5),
     ]
-    cores = os.cpu_count() or 1
     for s in steps:
         cells = " | ".join(f"{s.asterisk_groups.get(g, 0.0):.2f}" for g in groups)
-        total = s.asterisk_cpu_ms + s.worker_cpu_ms + (s.node_cpu_ms or 0.0) + s.sipp_cpu_ms
-        # CPU ms per call x calls per second / (1000 ms per core-second x cores)
-        share = total * s.rate / (1000 * cores)
+        share = machine_share(s)
         out.append(
             f"| {s.rate:g} | {s.target} | {cells} | {s.asterisk_cpu_ms:.2f} "
             f"| {s.worker_cpu_ms:.2f} | {_ms(s.node_cpu_ms, 2)} | {s.sipp_cpu_ms:.2f} "
@@ -120,20 +148,27 @@ def asterisk_table(steps: list[Step]) -> list[str]:
 
 
 def targets(r: Results) -> list[str]:
+    """Issue #14's targets: the Stasis IVR clean at ≥ 0.85 times the dialplan IVR's highest clean
+    rate, and the worker at ≤ 2.0 ms per call where it was last clean (a saturated step's CPU
+    per call says nothing of the worker: calls that fail early cost less)."""
     dial = highest_clean(r.steps, "dialplan")
+    ours = highest_clean(r.steps, "stasis")
     by_rate = {(s.target, s.rate): s for s in r.steps}
-    stasis_at = by_rate.get(("stasis", dial)) if dial is not None else None
     out = ["| target | figure | met |", "|---|---|---|"]
-    if stasis_at is not None and dial is not None:
+    if dial is not None:
+        share = (ours or 0.0) / dial
         out.append(
-            f"| Stasis IVR handles 100 % where the dialplan IVR does ({dial:g}/s) "
-            f"| {stasis_at.handled}/{stasis_at.attempted} | {_yes(stasis_at.clean)} |"
+            f"| Stasis IVR clean at ≥ {CLEAN_RATE_SHARE:g} times the dialplan IVR's highest clean "
+            f"rate ({dial:g}/s) | {_rate(ours)} ({share:.2f} times) "
+            f"| {_yes(share >= CLEAN_RATE_SHARE)} |"
         )
-        cpu = stasis_at.worker_cpu_ms
+    if ours is not None:
+        cpu = by_rate[("stasis", ours)].worker_cpu_ms
         out.append(
-            f"| worker CPU per IVR call ≤ {CPU_TARGET_MS:g} ms (at {dial:g}/s) "
-            f"| {cpu:.2f} ms | {_yes(cpu <= CPU_TARGET_MS)} |"
+            f"| worker CPU per IVR call ≤ {CPU_TARGET_MS:g} ms (at {ours:g}/s, its highest "
+            f"clean rate) | {cpu:.2f} ms | {_yes(cpu <= CPU_TARGET_MS)} |"
         )
+    if dial is not None:
         # "below that rate", as the issue says: at the ceiling itself both IVRs are saturating.
         below = [s for s in r.steps if s.rate < dial]
         warnings = sum(s.tp_warnings for s in below)
@@ -148,6 +183,10 @@ def targets(r: Results) -> list[str]:
             f"| {_ms(c.p99)} ms | {_yes(ok) if c.live >= 500 or not ok else label} |"
         )
     return out + compare.target_rows(r.steps)
+
+
+def _rate(value: float | None) -> str:
+    return "none" if value is None else f"{value:g}/s"
 
 
 def _yes(ok: bool) -> str:
@@ -173,6 +212,7 @@ def render(r: Results) -> str:
         f"{compare.CPU_RATIO_TARGET:g} times the peer's CPU per call, and a higher clean rate.",
         "",
         *compare.summary(r.steps),
+        *ceiling(r.steps),
         "",
         "## Machine",
         "",

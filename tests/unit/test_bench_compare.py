@@ -14,7 +14,7 @@ from bench.compare import (
 )
 from bench.node_peer import needs_install, peer_environ
 from bench.ramp import Step
-from bench.report import asterisk_table, ramp_table
+from bench.report import Results, asterisk_table, ceiling, ramp_table, targets
 from stasis_app.lab.credentials import LAB_ARI_PASSWORD
 
 
@@ -221,3 +221,55 @@ def test_the_peer_gets_the_labs_ari_credentials_under_its_own_names() -> None:
     # As the worker's: the lab's password, whatever CTI_ setting the shell had.
     assert env["ARI_PASSWORD"] == LAB_ARI_PASSWORD
     assert not any(name.startswith("CTI_") for name in env)
+
+
+def _ramp(ours_clean_to: float, dial_clean_to: float, worker: float) -> list[Step]:
+    rates = (30.0, 60.0, 90.0, 120.0, 150.0)
+    return [
+        *(step("stasis", r, worker=worker, handled=100 if r <= ours_clean_to else 40)
+          for r in rates),
+        *(step("dialplan", r, node=None, handled=100 if r <= dial_clean_to else 90)
+          for r in rates),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ours", "dial", "worker", "rows"),
+    [
+        (90.0, 120.0, 3.39, [
+            "| Stasis IVR clean at ≥ 0.85 times the dialplan IVR's highest clean rate (120/s) "
+            "| 90/s (0.75 times) | **no** |",
+            "| worker CPU per IVR call ≤ 2 ms (at 90/s, its highest clean rate) "
+            "| 3.39 ms | **no** |",
+        ]),
+        (120.0, 120.0, 1.9, [
+            "| Stasis IVR clean at ≥ 0.85 times the dialplan IVR's highest clean rate (120/s) "
+            "| 120/s (1.00 times) | yes |",
+            "| worker CPU per IVR call ≤ 2 ms (at 120/s, its highest clean rate) | 1.90 ms | yes |",
+        ]),
+        (0.0, 150.0, 1.0, [
+            "| Stasis IVR clean at ≥ 0.85 times the dialplan IVR's highest clean rate (150/s) "
+            "| none (0.00 times) | **no** |",
+        ]),
+    ],
+)  # fmt: skip
+def test_issue_14_targets_are_judged_at_the_workers_own_clean_rate(
+    ours: float, dial: float, worker: float, rows: list[str]
+) -> None:
+    results = Results("full", "./bench.sh --full", "22", steps=_ramp(ours, dial, worker))
+    got = targets(results)
+    assert got[2 : 2 + len(rows)] == rows
+    assert got[2 + len(rows)] == f"| no taskprocessor warnings below {dial:g}/s | 0 | yes |"
+
+
+def test_the_ceiling_line_names_the_first_failing_rate_and_the_machine_share() -> None:
+    steps = _ramp(90.0, 120.0, 3.0)  # per call: Asterisk 12 + worker 3 (+ node 0.2) + SIPp 1
+    assert ceiling(steps, cores=2) == [
+        "- Where the ceiling is: the Stasis IVR first failed calls at 120/s, where Asterisk, the "
+        "worker and SIPp needed 97 % of the machine's cores (the dialplan IVR at that rate: "
+        "84 %). Past 100 % the scheduler decides which calls fail: the ceiling is CPU per call, "
+        "the worker's and Asterisk's. What it is spent on, and the next lever: the last section."
+    ]
+    assert ceiling(_ramp(150.0, 150.0, 3.0), cores=2) == [
+        "- The Stasis IVR was clean at every rate run: its ceiling was not reached."
+    ]
