@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import itertools
 import json
 import statistics
@@ -38,6 +37,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench.metrics import cpu_seconds
 from stasis_app.ari import AriClient, Http11Transport
 from stasis_app.ari.models import Endpoint
+from stasis_app.ari.transport import basic_auth
 from stasis_app.lab import Lab, LabPaths
 from stasis_app.lab.credentials import LAB_ARI_PASSWORD, LAB_ARI_USER
 
@@ -58,8 +58,7 @@ class WebsocketRest:
         self._turn = itertools.cycle(range(connections))
 
     async def open(self) -> None:
-        auth = f"{LAB_ARI_USER}:{LAB_ARI_PASSWORD}"
-        header = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()}
+        header = {"Authorization": basic_auth(LAB_ARI_USER, LAB_ARI_PASSWORD)}
         for _ in range(self._count):
             ws = await connect(WS_URL, additional_headers=header, compression=None, proxy=None)
             self._sockets.append(ws)

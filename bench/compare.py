@@ -64,7 +64,8 @@ def clean_rate_verdict(steps: list[Step]) -> str:
     return "**no**"
 
 
-def _rate(value: float | None) -> str:
+def rate_label(value: float | None) -> str:
+    """A clean rate as the tables print it (``none`` when there was no clean step)."""
     return "none" if value is None else f"{value:g}/s"
 
 
@@ -91,7 +92,7 @@ def summary(steps: list[Step]) -> list[str]:
         )
         ast = " / ".join("-" if s is None else f"{s.asterisk_cpu_ms:.2f}" for s in row)
         out.append(f"| {rate:g} | {handled} | {own} | {ast} |")
-    cleans = ", ".join(f"{name} {_rate(highest_clean(steps, name))}" for name in names)
+    cleans = ", ".join(f"{name} {rate_label(highest_clean(steps, name))}" for name in names)
     out += ["", f"- Highest clean rate (every digit handled): {cleans}."]
     if PEER not in names:
         return [*out, "- No node peer in this run: nothing to compare the worker with."]
@@ -124,7 +125,7 @@ def target_rows(steps: list[Step]) -> list[str]:
         )
     ours, peer = highest_clean(steps, OURS), highest_clean(steps, PEER)
     rows.append(
-        f"| a higher clean rate than the node peer | {_rate(ours)} vs {_rate(peer)} "
+        f"| a higher clean rate than the node peer | {rate_label(ours)} vs {rate_label(peer)} "
         f"| {clean_rate_verdict(steps)} |"
     )
     return rows

@@ -108,12 +108,12 @@ def machine_share(s: Step, cores: int | None = None) -> float:
 def ceiling(steps: list[Step], cores: int | None = None) -> list[str]:
     """The plain answer at the top: where the Stasis IVR stopped being clean, and how busy the
     machine was there, beside the dialplan IVR at the same rate."""
-    failed = sorted(s.rate for s in steps if s.target == "stasis" and not s.clean)
+    failed = sorted(s.rate for s in steps if s.target == compare.OURS and not s.clean)
     if not failed:
         return ["- The Stasis IVR was clean at every rate run: its ceiling was not reached."]
     rate = failed[0]
     by = {(s.target, s.rate): s for s in steps}
-    busy = 100 * machine_share(by["stasis", rate], cores)
+    busy = 100 * machine_share(by[compare.OURS, rate], cores)
     line = (
         f"- Where the ceiling is: the Stasis IVR first failed calls at {rate:g}/s, where "
         f"Asterisk, the worker and SIPp needed {busy:.0f} % of the machine's cores"
@@ -152,18 +152,18 @@ def targets(r: Results) -> list[str]:
     rate, and the worker at ≤ 2.0 ms per call where it was last clean (a saturated step's CPU
     per call says nothing of the worker: calls that fail early cost less)."""
     dial = highest_clean(r.steps, "dialplan")
-    ours = highest_clean(r.steps, "stasis")
+    ours = highest_clean(r.steps, compare.OURS)
     by_rate = {(s.target, s.rate): s for s in r.steps}
     out = ["| target | figure | met |", "|---|---|---|"]
     if dial is not None:
         share = (ours or 0.0) / dial
         out.append(
             f"| Stasis IVR clean at ≥ {CLEAN_RATE_SHARE:g} times the dialplan IVR's highest clean "
-            f"rate ({dial:g}/s) | {_rate(ours)} ({share:.2f} times) "
+            f"rate ({dial:g}/s) | {compare.rate_label(ours)} ({share:.2f} times) "
             f"| {_yes(share >= CLEAN_RATE_SHARE)} |"
         )
     if ours is not None:
-        cpu = by_rate[("stasis", ours)].worker_cpu_ms
+        cpu = by_rate[(compare.OURS, ours)].worker_cpu_ms
         out.append(
             f"| worker CPU per IVR call ≤ {CPU_TARGET_MS:g} ms (at {ours:g}/s, its highest "
             f"clean rate) | {cpu:.2f} ms | {_yes(cpu <= CPU_TARGET_MS)} |"
@@ -183,10 +183,6 @@ def targets(r: Results) -> list[str]:
             f"| {_ms(c.p99)} ms | {_yes(ok) if c.live >= 500 or not ok else label} |"
         )
     return out + compare.target_rows(r.steps)
-
-
-def _rate(value: float | None) -> str:
-    return "none" if value is None else f"{value:g}/s"
 
 
 def _yes(ok: bool) -> str:

@@ -328,10 +328,9 @@ class Call:
             follow.extend(await self._perform(self._handle(follow.popleft())))
 
     async def _perform(self, outputs: list[Output]) -> list[Input]:
-        follow: list[Input] = []
         stopping: list[asyncio.Future[Input | None]] = []
         try:
-            await self._perform_in_order(outputs, follow, stopping)
+            follow = await self._perform_in_order(outputs, stopping)
         finally:
             # Even when the batch fails or the call is cancelled, no stop is left running alone.
             await asyncio.gather(*stopping, return_exceptions=True)
@@ -342,11 +341,8 @@ class Call:
         return follow
 
     async def _perform_in_order(
-        self,
-        outputs: list[Output],
-        follow: list[Input],
-        stopping: list[asyncio.Future[Input | None]],
-    ) -> None:
+        self, outputs: list[Output], stopping: list[asyncio.Future[Input | None]]
+    ) -> list[Input]:
         """Perform each output in turn, except that a prompt's stop does not hold up the next.
 
         On a barge-in the caller waits for the next prompt, not for the stop of the current
@@ -355,8 +351,9 @@ class Call:
         prompt in time and a caller who hears silence). Either order at Asterisk gives the same
         result: it stops a playback at once, while anything else asked of the channel (a
         play, a bridge, music) waits behind the playing prompt. Their outcomes are fed back
-        after the batch's other results.
+        after the batch's other results; the stops themselves are left in ``stopping``.
         """
+        follow: list[Input] = []
         for out in outputs:
             if isinstance(out, StopMedia):
                 stopping.append(asyncio.ensure_future(self._operate(out)))
@@ -384,6 +381,7 @@ class Call:
                 result = await self._operate(out)
                 if result is not None:
                     follow.append(result)
+        return follow
 
     def _queue(self, note: QueueNote) -> QueueRefused | None:
         """Tell the queues what became of this caller; record the facts they return."""

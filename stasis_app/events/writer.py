@@ -269,41 +269,30 @@ class StoreWriter:
             try:
                 rows.append((event, _row(event, self._origin)))
             except Exception as exc:  # any failure to convert rejects only this event
-                self._refuse(conn, event, _ItemFailed(exc), rejects)
-        conn.execute("SAVEPOINT run")
-        try:
-            cursor = conn.executemany(_INSERT_EVENT, [row for _, row in rows])
-            if cursor.rowcount == len(rows):
-                _summarise(conn, [event for event, _ in rows])
-                conn.execute("RELEASE run")
-                return len(rows)
-        except sqlite3.OperationalError:
-            raise
-        except Exception as exc:  # as in _isolated: the careful path finds the item at fault
-            if isinstance(exc, sqlite3.Error) and not conn.in_transaction:
-                raise
-        conn.execute("ROLLBACK TO run")
-        conn.execute("RELEASE run")
+                self._reject(conn, event, _ItemFailed(exc), rejects)
+        at_once = _isolated(conn, functools.partial(_write_rows, rows=rows))
+        if not isinstance(at_once, _ItemFailed):
+            return len(rows)
         written = 0
         for event, row in rows:
-            outcome = _isolated(conn, functools.partial(_write_row, event=event, row=row))
+            outcome = _isolated(conn, functools.partial(_write_rows, rows=[(event, row)]))
             if isinstance(outcome, _ItemFailed):
-                self._refuse(conn, event, outcome, rejects)
+                if not isinstance(outcome.cause, _AlreadyStored):
+                    self._reject(conn, event, outcome, rejects)
             else:
-                written += outcome
+                written += 1
         return written
 
-    def _refuse(
+    def _reject(
         self,
         conn: sqlite3.Connection,
         event: CallEvent,
         failure: _ItemFailed,
         rejects: list[tuple[CallEvent, str]],
     ) -> None:
-        rejects.append((event, str(failure)))
-        self._reject(conn, event, str(failure))
-
-    def _reject(self, conn: sqlite3.Connection, event: CallEvent, reason: str) -> None:
+        """Keep ``event`` in ``store_rejects`` with the reason, and list it for the log."""
+        reason = str(failure)
+        rejects.append((event, reason))
         at = event.at if isinstance(event.at, (int, float)) else None
         conn.execute(
             "INSERT OR REPLACE INTO store_rejects VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -347,11 +336,18 @@ def _row(event: CallEvent, origin: Origin) -> tuple[Any, ...]:
     return (event.event_id, event.call_id, event.at, event.action, doc)
 
 
-def _write_row(conn: sqlite3.Connection, event: CallEvent, row: tuple[Any, ...]) -> int:
-    cursor = conn.execute(_INSERT_EVENT, row)
-    if cursor.rowcount:
-        _summarise(conn, [event])
-    return 1 if cursor.rowcount else 0
+class _AlreadyStored(Exception):
+    """A row of the run was in the table already (a retried batch): not a failure, but the run
+    must be written event by event to tell which one."""
+
+
+def _write_rows(
+    conn: sqlite3.Connection, rows: Sequence[tuple[CallEvent, tuple[Any, ...]]]
+) -> None:
+    cursor = conn.executemany(_INSERT_EVENT, [row for _, row in rows])
+    if cursor.rowcount != len(rows):
+        raise _AlreadyStored
+    _summarise(conn, [event for event, _ in rows])
 
 
 def _best_effort_json(event: CallEvent) -> str:
