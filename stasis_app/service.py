@@ -23,6 +23,7 @@ from stasis_app import __version__
 from stasis_app.ari import AriClient, Backoff, EventStream, Http11Transport
 from stasis_app.ari.events import Event
 from stasis_app.ari.ids import ChannelId
+from stasis_app.ari.subscriptions import keep_endpoint_subscriptions
 from stasis_app.ari.transport import TimedTransport
 from stasis_app.calls import causes
 from stasis_app.calls.call import CallDeps
@@ -54,7 +55,12 @@ DRAIN_SECONDS = 5.0
 # Endpoint and contact changes come on a second app's websocket. Subscribing the call app itself
 # to endpoint:PJSIP makes Asterisk deliver every channel event twice (once per subscription):
 # a DTMF digit would count twice. The second app is filtered to these types at the source.
-ENDPOINT_EVENTS = ("EndpointStateChange", "ContactStatusChange", "PeerStatusChange")
+# Not EndpointStateChange: Asterisk sends it each time a channel comes or goes on an endpoint,
+# with the endpoint's whole channel list, so a trunk (or the bench's SIPp) with N calls up costs
+# two N-long events per call; the registry counts an endpoint's channels from its own channels,
+# and PeerStatusChange carries every online/offline change (docs/decisions/0015).
+ENDPOINT_EVENTS = ("ContactStatusChange", "PeerStatusChange")
+ENDPOINT_SUBSCRIPTIONS = ("PJSIP",)
 # Dropped by Asterisk for the call app (eventFilter), since no call logic reads them: about ten
 # ChannelVarset per call; ChannelHangupRequest is followed at once by StasisEnd (a channel in
 # Stasis) or ChannelDestroyed (a ringing leg), which end the call the same way.
@@ -256,7 +262,7 @@ class Worker:
     async def _on_endpoints_connected(self) -> None:
         try:
             await self.endpoint_client.set_event_filter(allowed=ENDPOINT_EVENTS)
-            await self.endpoint_client.subscribe("endpoint:PJSIP")
+            await keep_endpoint_subscriptions(self.endpoint_client, ENDPOINT_SUBSCRIPTIONS)
         except AriError as exc:
             log.warning("endpoints.subscribe_failed", error=str(exc))
 

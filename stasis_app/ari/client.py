@@ -365,6 +365,13 @@ class AriClient:
         params = _params(eventSource=event_source)
         return await self._parsed(Application.from_json, "POST", path, params)
 
+    async def unsubscribe(self, event_source: str) -> Application:
+        """Take back one :meth:`subscribe` of ``event_source``. Asterisk counts subscriptions:
+        each subscribe needs its own unsubscribe before the events stop."""
+        path = f"/applications/{_seg(self.app)}/subscription"
+        params = _params(eventSource=event_source)
+        return await self._parsed(Application.from_json, "DELETE", path, params)
+
     async def set_event_filter(
         self, *, allowed: Sequence[str] = (), disallowed: Sequence[str] = ()
     ) -> Application:

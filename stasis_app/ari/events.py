@@ -193,6 +193,18 @@ class EndpointStateChange(_NoChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class PeerStatusChange(_NoChannelEvent):
+    """An endpoint became reachable or not. PJSIP publishes one on every online/offline change,
+    after the endpoint's new state is set, so ``endpoint.state`` is the new state; unlike
+    EndpointStateChange it is not sent each time a channel comes or goes on the endpoint."""
+
+    type: ClassVar[str] = "PeerStatusChange"
+    endpoint: Endpoint
+    peer_status: str
+    cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceStateChanged(_NoChannelEvent):
     type: ClassVar[str] = "DeviceStateChanged"
     device_name: str
@@ -291,6 +303,7 @@ Event = (
     | BridgeDestroyed
     | Dial
     | EndpointStateChange
+    | PeerStatusChange
     | DeviceStateChanged
     | ApplicationReplaced
     | ApplicationMoveFailed
@@ -322,6 +335,12 @@ def _channel_transfer(f: Fields, app: str, ts: datetime) -> ChannelTransfer:
         replaces_peer=_opt_channel(to, "connected_channel"),
         state=f.opt_text("state"),
     )
+
+
+def _peer_status(f: Fields, app: str, ts: datetime) -> PeerStatusChange:
+    peer = f.obj("peer")
+    endpoint = Endpoint.parse(f.obj("endpoint"))
+    return PeerStatusChange(app, ts, endpoint, peer.text("peer_status"), peer.opt_text("cause"))
 
 
 def _device_state(f: Fields, app: str, ts: datetime) -> DeviceStateChanged:
@@ -378,6 +397,7 @@ _PARSERS: dict[str, Callable[[Fields, str, datetime], Event]] = {
     "EndpointStateChange": lambda f, a, t: EndpointStateChange(
         a, t, Endpoint.parse(f.obj("endpoint"))
     ),
+    "PeerStatusChange": _peer_status,
     "DeviceStateChanged": _device_state,
     "ChannelTransfer": _channel_transfer,
     "ApplicationReplaced": lambda f, a, t: ApplicationReplaced(a, t),
@@ -438,6 +458,7 @@ __all__ = [
     "Dial",
     "EndpointStateChange",
     "Event",
+    "PeerStatusChange",
     "PlaybackFinished",
     "PlaybackStarted",
     "StasisEnd",

@@ -102,6 +102,12 @@ def extension_of(channel_name: str) -> str:
     return rest.rsplit("-", 1)[0] if "-" in rest else rest
 
 
+def endpoint_of(channel_name: str) -> str:
+    """``"PJSIP/2000-00000001"`` -> ``"PJSIP/2000"``: the endpoint id a channel belongs to."""
+    technology, _, _ = channel_name.partition("/")
+    return f"{technology}/{extension_of(channel_name)}"
+
+
 __all__ = [
     "BRIDGE_SUFFIX",
     "CLICK_ARG",
@@ -115,6 +121,7 @@ __all__ = [
     "bridge_number",
     "call_of",
     "consult_bridge_id",
+    "endpoint_of",
     "extension_of",
     "is_call_bridge",
     "is_consult_bridge",

@@ -40,13 +40,14 @@ from stasis_app.ari import (
     ChannelLeftBridge,
     EndpointStateChange,
     Event,
+    PeerStatusChange,
     StasisEnd,
     StasisStart,
     UnknownEvent,
 )
 from stasis_app.ari.ids import BridgeId, ChannelId, EndpointId
 from stasis_app.ari.models import Endpoint
-from stasis_app.calls.naming import LEG_ARG, call_of, extension_of, is_leg
+from stasis_app.calls.naming import LEG_ARG, call_of, endpoint_of, extension_of, is_leg
 from stasis_app.errors import AriProtocolError
 
 _FORGET_AFTER = 512  # removed channel ids remembered against straggling events
@@ -108,6 +109,8 @@ class _Live:
     bridge: BridgeId | None = None
     answered: datetime | None = None
     menu: str | None = None
+    # The endpoint it was counted under: kept, because a channel's name can change under it.
+    endpoint: str = ""
     # This channel's JSON for /channels, up to (not including) its duration; None when stale.
     json: bytes | None = field(default=None, repr=False, compare=False)
 
@@ -145,9 +148,10 @@ class LiveRegistry:
         self._endpoints: dict[EndpointId, _Ep] = {}
         self._gone: set[ChannelId] = set()
         self._gone_order: deque[ChannelId] = deque()
-        # Live channels per extension (from channel names): the queues ask whether a phone is
-        # on a call at every offer, so it is counted as channels come and go, not searched.
-        self._per_extension: dict[str, int] = {}
+        # Live channels per endpoint (from channel names, "PJSIP/1000-00000001" -> "PJSIP/1000"):
+        # the queues ask whether a phone is on a call at every offer, and /endpoints lists an
+        # endpoint's channels, so they are kept as channels come and go, not searched.
+        self._per_endpoint: dict[str, dict[ChannelId, None]] = {}
         self.resets = 0
 
     # ------------------------------------------------------------------------------ feeding
@@ -163,7 +167,7 @@ class LiveRegistry:
             self._bridges[event.bridge.id] = event.bridge
         elif isinstance(event, BridgeDestroyed):
             self._bridges.pop(event.bridge.id, None)
-        elif isinstance(event, EndpointStateChange):
+        elif isinstance(event, (PeerStatusChange, EndpointStateChange)):
             self._endpoint(event.endpoint)
         elif isinstance(event, UnknownEvent):
             if event.type == "ContactStatusChange":
@@ -194,9 +198,9 @@ class LiveRegistry:
                 dialed, call_id = _identity(channel, None)
                 # An Up channel's answer time is unknown after a restart: better unsaid than wrong.
                 self._channels[channel.id] = _Live(channel, dialed, call_id)
-        self._per_extension = {}
+        self._per_endpoint = {}
         for live in self._channels.values():
-            self._count(live.channel.name, 1)
+            self._join(live)
         self._bridges = {b.id: b for b in bridges}
         for bridge in bridges:
             for member in bridge.channels:
@@ -261,12 +265,12 @@ class LiveRegistry:
         return _bridge_view(bridge) if bridge is not None else None
 
     def endpoints(self) -> list[EndpointView]:
-        views = [_endpoint_view(ep) for ep in self._endpoints.values()]
+        views = [self._endpoint_view(ep) for ep in self._endpoints.values()]
         return sorted(views, key=lambda v: (v.technology, v.resource))
 
     def busy(self, extension: str) -> bool:
         """Whether a live channel (one we see) is the phone ``extension``'s."""
-        return extension in self._per_extension
+        return f"PJSIP/{extension}" in self._per_endpoint
 
     def online(self, extension: str) -> bool:
         """Whether the PJSIP endpoint ``extension`` is registered (online)."""
@@ -275,16 +279,27 @@ class LiveRegistry:
 
     def endpoint(self, endpoint_id: str) -> EndpointView | None:
         ep = self._endpoints.get(EndpointId(endpoint_id))
-        return _endpoint_view(ep) if ep is not None else None
+        return self._endpoint_view(ep) if ep is not None else None
 
     # ------------------------------------------------------------------------------ internals
+    def _endpoint_view(self, ep: _Ep) -> EndpointView:
+        e = ep.endpoint
+        return EndpointView(
+            id=e.id,
+            technology=e.technology,
+            resource=e.resource,
+            state=e.state or "unknown",
+            channel_ids=tuple(self._per_endpoint.get(e.id, ())),
+            contacts=tuple(sorted(ep.contacts.values(), key=lambda c: c.uri)),
+        )
+
     def _track(self, channel: Channel, args: tuple[str, ...], at: datetime) -> None:
         dialed, call_id = _identity(channel, args)
         live = self._channels.get(channel.id)
         if live is None:
             live = _Live(channel, dialed, call_id)
             self._channels[channel.id] = live
-            self._count(channel.name, 1)
+            self._join(live)
             self._gone.discard(channel.id)
         else:  # a leg we saw ringing has answered and entered Stasis
             live.dialed, live.call_id = dialed or live.dialed, call_id
@@ -310,7 +325,7 @@ class LiveRegistry:
             dialed, call_id = _identity(channel, None)
             live = _Live(channel, dialed, call_id)
             self._channels[channel.id] = live
-            self._count(channel.name, 1)
+            self._join(live)
         self._update(live, channel, at)
         return live
 
@@ -320,18 +335,21 @@ class LiveRegistry:
         if live.answered is None and channel.state == "Up":
             live.answered = at
 
-    def _count(self, channel_name: str, delta: int) -> None:
-        extension = extension_of(channel_name)
-        left = self._per_extension.get(extension, 0) + delta
-        if left > 0:
-            self._per_extension[extension] = left
-        else:
-            self._per_extension.pop(extension, None)
+    def _join(self, live: _Live) -> None:
+        live.endpoint = endpoint_of(live.channel.name)
+        self._per_endpoint.setdefault(live.endpoint, {})[live.channel.id] = None
+
+    def _leave(self, live: _Live) -> None:
+        members = self._per_endpoint.get(live.endpoint)
+        if members is not None:
+            members.pop(live.channel.id, None)
+            if not members:
+                del self._per_endpoint[live.endpoint]
 
     def _forget(self, channel_id: ChannelId) -> None:
         live = self._channels.pop(channel_id, None)
         if live is not None:
-            self._count(live.channel.name, -1)
+            self._leave(live)
         if channel_id not in self._gone:
             self._gone.add(channel_id)
             self._gone_order.append(channel_id)
@@ -396,18 +414,6 @@ def _bridge_view(bridge: Bridge) -> BridgeView:
         technology=bridge.technology,
         channels=bridge.channels,
         created=bridge.creationtime,
-    )
-
-
-def _endpoint_view(ep: _Ep) -> EndpointView:
-    e = ep.endpoint
-    return EndpointView(
-        id=e.id,
-        technology=e.technology,
-        resource=e.resource,
-        state=e.state or "unknown",
-        channel_ids=e.channel_ids,
-        contacts=tuple(sorted(ep.contacts.values(), key=lambda c: c.uri)),
     )
 
 

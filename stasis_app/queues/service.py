@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 
 from stasis_app.ari import ChannelDestroyed, Event, StasisEnd, UnknownEvent
-from stasis_app.ari.events import EndpointStateChange
+from stasis_app.ari.events import EndpointStateChange, PeerStatusChange
 from stasis_app.ari.ids import ChannelId
 from stasis_app.calls.messages import (
     Input,
@@ -141,7 +141,7 @@ class QueueService:
         if isinstance(event, (StasisEnd, ChannelDestroyed)):
             self._perform(self.acd.channel_gone(str(event.channel.id), self._now()))
             self._poke_soon()
-        elif isinstance(event, EndpointStateChange) or (
+        elif isinstance(event, (PeerStatusChange, EndpointStateChange)) or (
             isinstance(event, UnknownEvent) and event.type == "ContactStatusChange"
         ):
             self._poke_soon()

@@ -22,6 +22,7 @@ from stasis_app.ari import (
     Dial,
     Endpoint,
     EndpointStateChange,
+    PeerStatusChange,
     PlaybackFinished,
     StasisEnd,
     StasisStart,
@@ -234,6 +235,47 @@ def test_endpoint_state_change_has_an_endpoint_id_and_no_channel() -> None:
     assert isinstance(event, EndpointStateChange)
     assert event.endpoint.id == "PJSIP/2000"
     assert event.channel_id is None
+
+
+@pytest.mark.parametrize(
+    ("peer", "status", "cause"),
+    [
+        ({"peer_status": "Reachable"}, "Reachable", None),
+        (
+            {"peer_status": "Unreachable", "cause": "qualify timeout"},
+            "Unreachable",
+            "qualify timeout",
+        ),
+    ],
+)
+def test_peer_status_change_carries_the_endpoint_and_its_status(
+    peer: dict[str, str], status: str, cause: str | None
+) -> None:
+    """PeerStatusChange: the endpoint (with its new state) and the peer's status and cause."""
+    endpoint = {"technology": "PJSIP", "resource": "2000", "state": "online", "channel_ids": []}
+    event = parse_event(event_json("PeerStatusChange", endpoint=endpoint, peer=peer))
+
+    assert isinstance(event, PeerStatusChange)
+    assert (event.endpoint.id, event.endpoint.state) == ("PJSIP/2000", "online")
+    assert (event.peer_status, event.cause, event.channel_id) == (status, cause, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"endpoint": {"technology": "PJSIP", "resource": "2000", "channel_ids": []}},
+        {
+            "endpoint": {"technology": "PJSIP", "resource": "2000", "channel_ids": []},
+            "peer": {"cause": "x"},
+        },
+        {"peer": {"peer_status": "Reachable"}},
+    ],
+    ids=["no peer", "no peer_status", "no endpoint"],
+)
+def test_a_peer_status_change_missing_a_field_is_a_protocol_error(body: dict[str, object]) -> None:
+    """A PeerStatusChange without its endpoint or peer status names what is missing."""
+    with pytest.raises(AriProtocolError, match="PeerStatusChange"):
+        parse_event(event_json("PeerStatusChange", **body))
 
 
 def test_an_unknown_type_becomes_unknown_event_with_the_raw_json() -> None:

@@ -185,6 +185,78 @@ def test_endpoint_state_change_updates_the_endpoint(registry: LiveRegistry) -> N
     assert (view.id, view.state, view.contacts) == ("PJSIP/2000", "online", ())
 
 
+def test_peer_status_change_sets_the_endpoint_state(registry: LiveRegistry) -> None:
+    """PeerStatusChange (PJSIP's online/offline news) lists the endpoint with its new state."""
+    peer = {"peer_status": "Reachable"}
+    registry.apply(event("PeerStatusChange", endpoint=endpoint_json("2000", "online"), peer=peer))
+    assert registry.online("2000")
+    peer = {"peer_status": "Unreachable"}
+    registry.apply(event("PeerStatusChange", endpoint=endpoint_json("2000", "offline"), peer=peer))
+    [view] = registry.endpoints()
+    assert (view.id, view.state) == ("PJSIP/2000", "offline")
+    assert not registry.online("2000")
+
+
+def _leg_rings(r: LiveRegistry) -> None:
+    start_caller(r)
+    r.apply(event("ChannelStateChange", channel=leg_json()))
+
+
+def _caller_ends(r: LiveRegistry) -> None:
+    start_caller(r)
+    r.apply(event("StasisEnd", channel=channel_json(CALLER)))
+
+
+def _renamed_then_ends(r: LiveRegistry) -> None:
+    start_caller(r)
+    renamed = channel_json(CALLER, name="PJSIP/1000<ZOMBIE>")
+    r.apply(event("ChannelStateChange", channel=renamed))
+    r.apply(event("StasisEnd", channel=renamed))
+
+
+def _reset(r: LiveRegistry) -> None:
+    r.reset(
+        [Channel.from_json(channel_json("1714557700.20", name="PJSIP/2000-00000009"))],
+        [],
+        [Endpoint.from_json(endpoint_json("1000")), Endpoint.from_json(endpoint_json("2000"))],
+    )
+
+
+# (case, what happens, channels listed on 1000, on 2000, whether 2000 is busy)
+EP_STEPS: list[tuple[str, Callable[[LiveRegistry], None], list[str], list[str], bool]] = [
+    ("the caller's channel on 1000", start_caller, [CALLER], [], False),
+    ("a leg ringing 2000 is listed there", _leg_rings, [CALLER], [LEG], True),
+    ("a channel that ended is no longer listed", _caller_ends, [], [], False),
+    ("a renamed channel leaves the endpoint it was counted on", _renamed_then_ends, [], [], False),
+    ("after a reset, the channels Asterisk listed", _reset, [], ["1714557700.20"], True),
+]
+
+
+@pytest.mark.parametrize(
+    ("steps", "on_1000", "on_2000", "busy_2000"),
+    [pytest.param(*rest, id=name) for name, *rest in EP_STEPS],
+)
+def test_an_endpoints_channels_are_the_registrys_own(
+    registry: LiveRegistry,
+    steps: Callable[[LiveRegistry], None],
+    on_1000: list[str],
+    on_2000: list[str],
+    busy_2000: bool,
+) -> None:
+    """/endpoints lists an endpoint's channels from the channels the registry knows (the
+    endpoint app no longer hears EndpointStateChange), and the phone is busy while it has one."""
+    registry.apply(
+        event("PeerStatusChange", endpoint=endpoint_json("1000"), peer={"peer_status": "Reachable"})
+    )
+    registry.apply(
+        event("PeerStatusChange", endpoint=endpoint_json("2000"), peer={"peer_status": "Reachable"})
+    )
+    steps(registry)
+    listed = {v.id: list(v.channel_ids) for v in registry.endpoints()}
+    assert listed == {"PJSIP/1000": on_1000, "PJSIP/2000": on_2000}
+    assert registry.busy("2000") is busy_2000
+
+
 def test_contact_status_change_adds_a_contact_with_its_rtt(registry: LiveRegistry) -> None:
     """ContactStatusChange (an UnknownEvent today) adds the contact, RTT in milliseconds."""
     registry.apply(contact_event(rtt_usec="12345"))
