@@ -142,6 +142,9 @@ class EventStream:
         stable_after: float = 5.0,
         open_timeout: float = 10.0,
         max_size: int = MAX_EVENT_BYTES,
+        ping_interval: float = 20.0,
+        ping_timeout: float = 20.0,
+        close_timeout: float = 2.0,
     ) -> None:
         self.url = events_url(base_url, app)
         self._user = user
@@ -150,6 +153,8 @@ class EventStream:
         self._stable_after = stable_after
         self._open_timeout = open_timeout
         self._max_size = max_size
+        self._ping_interval, self._ping_timeout = ping_interval, ping_timeout
+        self._close_timeout = close_timeout
         self._stop = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._running = False
@@ -229,8 +234,10 @@ class EventStream:
                 self.url,
                 additional_headers=self._headers,
                 open_timeout=self._open_timeout,
-                close_timeout=2.0,
+                close_timeout=self._close_timeout,
                 max_size=self._max_size,
+                ping_interval=self._ping_interval,
+                ping_timeout=self._ping_timeout,
                 compression=None,
                 proxy=None,  # ARI is reached directly, like the REST transport (no env proxy)
             )

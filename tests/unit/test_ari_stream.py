@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
 
 from stasis_app.ari import (
     Backoff,
@@ -326,6 +327,69 @@ async def test_a_message_over_the_size_limit_drops_the_connection_which_is_reope
     assert stream.last_error is not None
     assert "1009" in stream.last_error
     assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["ari.events.too_big"]
+
+
+@pytest.mark.asyncio
+async def test_a_message_sent_in_fragments_arrives_whole(asterisk: FakeAsterisk) -> None:
+    """A message split over several websocket frames is delivered once, whole, in its place
+    between the messages around it."""
+
+    async def script(ws: ServerConnection, number: int) -> None:
+        await ws.send(START)
+        await ws.send([DTMF[:10], DTMF[10:40], DTMF[40:]])  # three frames, one message
+        await ws.send(END)
+        await ws.wait_closed()
+
+    asterisk.script = script
+    stream, rec = make_stream(asterisk.url), Recorder()
+    task = start(stream, rec)
+    await rec.until(lambda: len(rec.events) == 3)
+    await stop(stream, task)
+
+    assert [type(e) for e in rec.events] == [StasisStart, ChannelDtmfReceived, StasisEnd]
+
+
+@pytest.mark.asyncio
+async def test_a_peer_that_stops_answering_pings_is_dropped_and_reconnected() -> None:
+    """The peer completes the handshake, sends one event and then reads nothing more (a peer
+    gone silent: its pongs never come). After ping_timeout the stream drops the connection,
+    says why, and connects again."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def silent_after_handshake(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        writers.append(writer)
+        server = ServerProtocol()
+        while (request := _handshake_request(server)) is None:
+            server.receive_data(await reader.read(4096))
+        server.send_response(server.accept(request))
+        server.send_text(END.encode())
+        for data in server.data_to_send():
+            writer.write(data)
+        await writer.drain()
+        await asyncio.Event().wait()  # never read again: pings go unanswered
+
+    tcp = await asyncio.start_server(silent_after_handshake, "127.0.0.1", 0)
+    port = tcp.sockets[0].getsockname()[1]
+    stream = make_stream(
+        f"http://127.0.0.1:{port}", ping_interval=0.05, ping_timeout=0.1, close_timeout=0.1
+    )
+    rec = Recorder()
+    async with tcp:
+        task = start(stream, rec)
+        await rec.until(lambda: rec.connects >= 2)
+        await stop(stream, task)
+        for writer in writers:
+            writer.close()
+
+    assert [type(e) for e in rec.events][:2] == [StasisEnd, StasisEnd]
+    assert stream.last_error is not None
+    assert "ping timeout" in stream.last_error
+
+
+def _handshake_request(server: ServerProtocol) -> Request | None:
+    return next((e for e in server.events_received() if isinstance(e, Request)), None)
 
 
 @pytest.mark.asyncio
