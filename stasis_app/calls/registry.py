@@ -15,6 +15,11 @@ Rules:
 * the dialed extension is StasisStart's ``args[0]``; for our legs (args ``("dialed", call_id)``)
   it is the resource of the channel name (``PJSIP/2000-00000001`` -> ``2000``);
 * ``answered`` is the time of the event that first showed the channel ``Up``;
+* an endpoint's state comes from ``PeerStatusChange`` (and the endpoint inside
+  ``ContactStatusChange``); its channels are the live channels whose name names it
+  (``PJSIP/1000-00000004`` -> ``PJSIP/1000``), counted under the name a channel had when it
+  appeared, since Asterisk's own list arrives only with ``EndpointStateChange``, which the
+  endpoint app does not hear (decision 0015);
 * contacts come from ``ContactStatusChange``, which the ARI events module does not model yet, so
   it is read here from the raw JSON, defensively: a malformed one is ignored.
 """
